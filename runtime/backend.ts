@@ -1,0 +1,98 @@
+import * as tf from "@tensorflow/tfjs";
+import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
+import { InputError } from "../errors.ts";
+
+/** Which tfjs backend to compute on. */
+export type BackendName = "webgpu" | "cpu";
+
+/** The backend names accepted by `--backend`. */
+export const BACKEND_NAMES: BackendName[] = ["webgpu", "cpu"];
+
+/** What the active backend runs on, for headers and memory planning. */
+export interface BackendInfo {
+  name: BackendName;
+  /** One line describing the adapter or the CPU backend. */
+  description: string;
+  /** True for a software adapter (lavapipe, llvmpipe) or the CPU backend. */
+  software: boolean;
+  /** Largest storage buffer one kernel may bind, in bytes (Infinity on the CPU). */
+  maxBindingBytes: number;
+  /** The GPU device, when the backend is WebGPU. */
+  device?: GPUDevice;
+}
+
+function numericLimits(limits: GPUSupportedLimits): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key in limits) {
+    const value = (limits as unknown as Record<string, unknown>)[key];
+    if (typeof value === "number" || typeof value === "bigint") {
+      out[key] = Number(value);
+    }
+  }
+  return out;
+}
+
+function describeAdapter(adapter: GPUAdapter): string {
+  const info = adapter.info;
+  const parts = [info.description, info.architecture].filter((part) => part);
+  return parts.length > 0 ? parts.join(", ") : "unnamed adapter";
+}
+
+const NO_ADAPTER =
+  "no WebGPU adapter found: install your GPU's driver (on Debian/Ubuntu without a GPU: apt-get install mesa-vulkan-drivers), or run with --backend cpu";
+
+/**
+ * Creates the `GPUDevice` from the high-performance adapter with that
+ * adapter's own limits and registers tfjs's `WebGPUBackend` on it (this
+ * sidesteps the backend's own initialisation, which fails on Deno).
+ * Throws an `InputError` when there is no adapter.
+ */
+export async function setupWebGPU(): Promise<BackendInfo> {
+  const adapter = await navigator.gpu?.requestAdapter({
+    powerPreference: "high-performance",
+  });
+  if (!adapter) throw new InputError(NO_ADAPTER);
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has(
+      "timestamp-query",
+    )
+    ? ["timestamp-query"]
+    : [];
+  const device = await adapter.requestDevice({
+    requiredFeatures,
+    requiredLimits: numericLimits(adapter.limits),
+  });
+  device.lost.then((info) => {
+    if (info.reason !== "destroyed") {
+      console.error(`GPU device lost: ${info.message}`);
+    }
+  });
+  tf.removeBackend("webgpu");
+  tf.registerBackend("webgpu", () => new WebGPUBackend(device, adapter.info));
+  await tf.setBackend("webgpu");
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  return {
+    name: "webgpu",
+    description: describeAdapter(adapter),
+    software: Boolean(info.isFallbackAdapter),
+    maxBindingBytes: Number(device.limits.maxStorageBufferBindingSize),
+    device,
+  };
+}
+
+/** Makes `name` the active tfjs backend and describes it. */
+export async function setupBackend(name: BackendName): Promise<BackendInfo> {
+  tf.enableProdMode();
+  if (name === "webgpu") return await setupWebGPU();
+  await tf.setBackend("cpu");
+  return {
+    name: "cpu",
+    description: "tfjs CPU backend (plain JavaScript)",
+    software: true,
+    maxBindingBytes: Infinity,
+  };
+}
+
+/** True when a WebGPU adapter exists on this machine (for tests that need one). */
+export async function hasWebGPUAdapter(): Promise<boolean> {
+  return (await navigator.gpu?.requestAdapter()) != null;
+}
