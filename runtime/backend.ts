@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { InputError } from "../errors.ts";
+import { avoidBrokenSplitK } from "./matmul_fix.ts";
 
 /** Which tfjs backend to compute on. */
 export type BackendName = "webgpu" | "cpu";
@@ -38,6 +39,9 @@ function describeAdapter(adapter: GPUAdapter): string {
   return parts.length > 0 ? parts.join(", ") : "unnamed adapter";
 }
 
+/** The WebGPU backend once set up: later calls switch back to it instead of creating another device. */
+let webgpu: BackendInfo | undefined;
+
 const NO_ADAPTER =
   "no WebGPU adapter found: install your GPU's driver (on Debian/Ubuntu without a GPU: apt-get install mesa-vulkan-drivers), or run with --backend cpu";
 
@@ -45,9 +49,14 @@ const NO_ADAPTER =
  * Creates the `GPUDevice` from the high-performance adapter with that
  * adapter's own limits and registers tfjs's `WebGPUBackend` on it (this
  * sidesteps the backend's own initialisation, which fails on Deno).
- * Throws an `InputError` when there is no adapter.
+ * Throws an `InputError` when there is no adapter. Later calls reuse the
+ * same device.
  */
 export async function setupWebGPU(): Promise<BackendInfo> {
+  if (webgpu !== undefined) {
+    await tf.setBackend("webgpu");
+    return webgpu;
+  }
   const adapter = await navigator.gpu?.requestAdapter({
     powerPreference: "high-performance",
   });
@@ -68,15 +77,17 @@ export async function setupWebGPU(): Promise<BackendInfo> {
   });
   tf.removeBackend("webgpu");
   tf.registerBackend("webgpu", () => new WebGPUBackend(device, adapter.info));
+  avoidBrokenSplitK();
   await tf.setBackend("webgpu");
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-  return {
+  webgpu = {
     name: "webgpu",
     description: describeAdapter(adapter),
     software: Boolean(info.isFallbackAdapter),
     maxBindingBytes: Number(device.limits.maxStorageBufferBindingSize),
     device,
   };
+  return webgpu;
 }
 
 /** Makes `name` the active tfjs backend and describes it. */

@@ -149,10 +149,20 @@ export async function loadCheckpointModel(dir: string): Promise<tf.Sequential> {
   }
 }
 
+/** Reads the training state of a checkpoint folder. */
+export async function readTrainingState(dir: string): Promise<TrainingState> {
+  const path = join(dir, FILES.state);
+  const state = await readJson<TrainingState>(path);
+  if (state?.version !== 1 || typeof state.config?.model !== "string") {
+    throw new InputError(`${path}: not a training state of this tool`);
+  }
+  return state;
+}
+
 /** Loads the latest checkpoint of a run folder. */
 export async function loadCheckpoint(runDir: string): Promise<Checkpoint> {
   const dir = await findCheckpoint(runDir);
-  const state = await readJson<TrainingState>(join(dir, FILES.state));
+  const state = await readTrainingState(dir);
   const model = await loadCheckpointModel(dir);
   const optimizerPath = join(dir, FILES.optimizer);
   const optimizer = await readJson<{ weights: tf.io.WeightsManifestEntry[] }>(optimizerPath);

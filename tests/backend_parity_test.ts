@@ -1,0 +1,76 @@
+import * as tf from "@tensorflow/tfjs";
+import { assert } from "./assert.ts";
+import { seededRandom } from "../data/random.ts";
+import { buildModel } from "../model/registry.ts";
+import { hasWebGPUAdapter, setupBackend } from "../runtime/backend.ts";
+import { crossEntropySum, forward } from "../training/forward.ts";
+
+/**
+ * Largest |webgpu − cpu| relative to the largest |cpu| of each tensor. The
+ * two backends sum in different orders in float32 (measured: up to 3e-6); 1e-5 of the tensor's
+ * scale leaves room for that and catches any wrong index or formula.
+ */
+const TOLERANCE = 1e-5;
+
+function relativeError(gpu: Float32Array, cpu: Float32Array): number {
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < cpu.length; i++) {
+    scale = Math.max(scale, Math.abs(cpu[i]));
+    worst = Math.max(worst, Math.abs(gpu[i] - cpu[i]));
+  }
+  return scale === 0 ? worst : worst / scale;
+}
+
+async function logitsAndGradients(model: tf.Sequential, images: tf.Tensor4D, labels: tf.Tensor1D) {
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  let logits: tf.Tensor2D | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    logits = tf.keep(forward(model, images, { seed: 5, batchSize: 4, offset: 0 }));
+    return crossEntropySum(logits, labels).div(4) as tf.Scalar;
+  }, variables);
+  const out: Record<string, Float32Array> = { logits: (await logits!.data()) as Float32Array };
+  out.loss = (await value.data()) as Float32Array;
+  for (const [name, gradient] of Object.entries(grads)) {
+    out[name] = (await gradient.data()) as Float32Array;
+  }
+  tf.dispose([logits!, value, ...Object.values(grads)]);
+  return out;
+}
+
+const noAdapter = !(await hasWebGPUAdapter());
+
+Deno.test({
+  name:
+    `AlexNet at 67: WebGPU forward and gradients equal the CPU backend's (relative error ≤ ${TOLERANCE})`,
+  ignore: noAdapter,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    await setupBackend("cpu");
+    const model = buildModel("alexnet", { resize: 67, seed: 11 });
+    const random = seededRandom(2);
+    const images = tf.tensor4d(Float32Array.from({ length: 4 * 67 * 67 }, () => random()), [
+      4,
+      67,
+      67,
+      1,
+    ]);
+    const labels = tf.tensor1d([3, 1, 4, 1], "int32");
+    const cpu = await logitsAndGradients(model, images, labels);
+    await setupBackend("webgpu");
+    const gpu = await logitsAndGradients(model, images, labels);
+    const errors = Object.keys(cpu).map((name) =>
+      [name, relativeError(gpu[name], cpu[name])] as const
+    );
+    const bad = errors.filter(([, error]) => !(error <= TOLERANCE));
+    assert(
+      bad.length === 0,
+      `over tolerance: ${bad.map(([n, e]) => `${n} ${e.toExponential(2)}`).join(", ")}`,
+    );
+    console.log(`worst relative error: ${Math.max(...errors.map(([, e]) => e)).toExponential(2)}`);
+    tf.dispose([images, labels]);
+    model.dispose();
+    await setupBackend("cpu");
+  },
+});
