@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert } from "./assert.ts";
+import { assert, relativeError } from "./assert.ts";
 import { seededRandom } from "../data/random.ts";
 import { buildModel } from "../model/registry.ts";
 import { hasWebGPUAdapter, setupBackend } from "../runtime/backend.ts";
@@ -11,16 +11,6 @@ import { crossEntropySum, forward } from "../training/forward.ts";
  * scale leaves room for that and catches any wrong index or formula.
  */
 const TOLERANCE = 1e-5;
-
-function relativeError(gpu: Float32Array, cpu: Float32Array): number {
-  let scale = 0;
-  let worst = 0;
-  for (let i = 0; i < cpu.length; i++) {
-    scale = Math.max(scale, Math.abs(cpu[i]));
-    worst = Math.max(worst, Math.abs(gpu[i] - cpu[i]));
-  }
-  return scale === 0 ? worst : worst / scale;
-}
 
 async function logitsAndGradients(model: tf.Sequential, images: tf.Tensor4D, labels: tf.Tensor1D) {
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);

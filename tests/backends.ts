@@ -1,4 +1,4 @@
-import { type BackendName, hasWebGPUAdapter, setupBackend } from "../runtime/backend.ts";
+import { type BackendInfo, hasWebGPUAdapter, setupBackend } from "../runtime/backend.ts";
 
 const webgpuAvailable = await hasWebGPUAdapter();
 if (!webgpuAvailable) {
@@ -7,16 +7,20 @@ if (!webgpuAvailable) {
   );
 }
 
+/** True when this machine has a WebGPU adapter. */
+export const hasAdapter = webgpuAvailable;
+
+/** The faster backend here: WebGPU when an adapter exists, else the CPU backend. */
+export function fastestBackend(): Promise<BackendInfo> {
+  return setupBackend(webgpuAvailable ? "webgpu" : "cpu");
+}
+
 /**
  * Registers one `Deno.test` per backend (cpu, and webgpu when an adapter
  * exists: otherwise the test is shown as ignored and a warning is printed).
  */
-export function testOnBackends(
-  name: string,
-  fn: (backend: BackendName) => Promise<void>,
-  backends: BackendName[] = ["cpu", "webgpu"],
-): void {
-  for (const backend of backends) {
+export function testOnBackends(name: string, fn: () => Promise<void>): void {
+  for (const backend of ["cpu", "webgpu"] as const) {
     Deno.test({
       name: `${name} [${backend}]`,
       ignore: backend === "webgpu" && !webgpuAvailable,
@@ -24,7 +28,7 @@ export function testOnBackends(
       sanitizeOps: false,
       fn: async () => {
         await setupBackend(backend);
-        await fn(backend);
+        await fn();
       },
     });
   }

@@ -71,3 +71,15 @@ export function hasRealData(): boolean {
     return false;
   }
 }
+
+/** Serves the files under `dir` on 127.0.0.1 (for loading a saved model over HTTP, as a browser does). */
+export function serveDirectory(dir: string): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    try {
+      const path = decodeURIComponent(new URL(request.url).pathname);
+      return new Response(await Deno.readFile(join(dir, path)));
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+}

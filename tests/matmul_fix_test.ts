@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert } from "./assert.ts";
+import { assert, relativeError } from "./assert.ts";
 import { seededRandom } from "../data/random.ts";
 import { hasWebGPUAdapter, setupBackend } from "../runtime/backend.ts";
 

@@ -59,6 +59,11 @@ export async function saveCheckpoint(
     }));
     const optimizerWeights = await optimizer.getWeights();
     const encoded = await tf.io.encodeWeights(optimizerWeights);
+    tf.dispose(
+      optimizerWeights.map(({ tensor }) => tensor).filter((tensor) =>
+        !(tensor instanceof tf.Variable)
+      ),
+    );
     await Deno.writeFile(join(fresh, FILES.optimizerWeights), joinWeightData(encoded.data));
     await Deno.writeTextFile(
       join(fresh, FILES.optimizer),
