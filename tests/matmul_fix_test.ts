@@ -27,11 +27,8 @@ Deno.test({
       const product = tf.matMul(a, b, false, true);
       const fused = tf.fused.matMul({ a, b, transposeB: true, activation: "relu" });
       const [actual, actualFused] = [await product.data(), await fused.data()];
-      const scale = Math.max(...expected.map(Math.abs));
-      const worst = Math.max(...actual.map((v, i) => Math.abs(v - expected[i]))) / scale;
-      const worstFused = Math.max(...actualFused.map((v, i) =>
-        Math.abs(v - Math.max(expected[i], 0))
-      )) / scale;
+      const worst = relativeError(actual, expected);
+      const worstFused = relativeError(actualFused, expected.map((v) => Math.max(v, 0)));
       assert(
         worst <= 1e-5 && worstFused <= 1e-5,
         `[${rows},${inner}]·[${cols},${inner}]ᵀ: relative error ${worst}, fused ${worstFused}`,
