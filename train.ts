@@ -128,14 +128,13 @@ async function main(): Promise<number> {
   const backend = await setupBackend(backendName);
   console.log(`device: ${backend.description}${backend.software ? " (software adapter)" : ""}`);
   const resume = values.resume === undefined ? undefined : await loadCheckpoint(values.resume);
-  if (!resume) await createRunDir(runDir);
-  const runConfig = resume?.state.config ?? config!;
   const dataset = await openDataset({
-    dataset: runConfig.dataset,
+    dataset: (resume?.state.config ?? config!).dataset,
     dataDir: values["data-dir"],
     download: { onProgress: downloadProgressPrinter() },
     log: (line) => console.log(line),
   });
+  if (!resume) await createRunDir(runDir);
 
   const controller = new AbortController();
   const onInterrupt = () => {

@@ -20,6 +20,14 @@ export function parseFlags<T extends Options>(
     if (unknown) throw new InputError(`unknown flag ${unknown[1]} (see --help)`);
     const positional = message.match(/Unexpected argument '([^']+)'/);
     if (positional) throw new InputError(`unexpected argument ${positional[1]} (see --help)`);
+    const ambiguous = message.match(/Option '(--[\w-]+)' argument is ambiguous/);
+    if (ambiguous) {
+      throw new InputError(
+        `${ambiguous[1]}: value missing, or a negative number: write ${ambiguous[1]}=VALUE`,
+      );
+    }
+    const missing = message.match(/Option '(--[\w-]+)[^']*' argument missing/);
+    if (missing) throw new InputError(`${missing[1]}: value missing (see --help)`);
     throw new InputError(message.split(/\.\s/)[0]);
   }
 }

@@ -39,9 +39,8 @@ async function hasEntries(dir: string): Promise<boolean> {
     for await (const _ of Deno.readDir(dir)) return true;
     return false;
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    if (error instanceof Deno.errors.NotADirectory) {
-      throw new InputError(`--out ${dir}: exists and is not a folder`);
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return false;
     }
     throw error;
   }
