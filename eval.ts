@@ -38,8 +38,9 @@ const FLAGS = {
   help: { type: "boolean" },
 } as const;
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseFlags(Deno.args, FLAGS, true);
+/** Runs the `eval` command with its command-line arguments; returns the exit code. */
+export async function evalCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, FLAGS, true);
   if (values.help) {
     console.log(HELP);
     return 0;
@@ -84,4 +85,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) await runMain(main);
+if (import.meta.main) await runMain(() => evalCommand(Deno.args));

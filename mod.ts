@@ -58,3 +58,47 @@ export {
   setupBackend,
   setupWebGPU,
 } from "./runtime/backend.ts";
+export { ALEXNET_MIN_RESIZE, alexnetFeatureSide, buildAlexNet } from "./model/alexnet.ts";
+export { buildLeNet, type LeNetOptions } from "./model/lenet.ts";
+export { torchDefaultInit } from "./model/init.ts";
+export {
+  buildModel,
+  checkResize,
+  MODEL_NAMES,
+  type ModelName,
+  MODELS,
+  type ModelSpec,
+} from "./model/registry.ts";
+export { formatSummary, type LayerRow, summarizeModel } from "./model/summary.ts";
+export { avoidBrokenSplitK } from "./runtime/matmul_fix.ts";
+export { countCorrect, crossEntropySum, type DropoutPlan, forward } from "./training/forward.ts";
+export { type StepContext, type StepResult, trainStep } from "./training/step.ts";
+export { largestActivationBytes, microBatchLimit, splitEvenly } from "./training/memory.ts";
+export { createOptimizer, OPTIMIZER_NAMES } from "./training/optimizer.ts";
+export {
+  type EpochProgress,
+  type EpochRecord,
+  initialState,
+  type OptimizerName,
+  type TrainConfig,
+  type TrainingState,
+} from "./training/state.ts";
+export { train, type TrainOptions, type TrainResult } from "./training/train.ts";
+export {
+  evaluate,
+  type EvaluateOptions,
+  type Evaluation,
+  summarizeConfusion,
+} from "./training/evaluate.ts";
+export { formatEvaluation } from "./training/report.ts";
+export {
+  type Checkpoint,
+  CHECKPOINT_DIR,
+  findCheckpoint,
+  loadCheckpoint,
+  loadCheckpointModel,
+  readTrainingState,
+  saveCheckpoint,
+} from "./training/checkpoint.ts";
+export { epochChart } from "./training/chart.ts";
+export { RUN_FILES, writeRunFiles } from "./training/run_files.ts";

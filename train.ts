@@ -98,8 +98,9 @@ function configFrom(values: Values): TrainConfig {
   };
 }
 
-async function main(): Promise<number> {
-  const { values } = parseFlags(Deno.args, FLAGS);
+/** Runs the `train` command with its command-line arguments; returns the exit code. */
+export async function trainCommand(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, FLAGS);
   if (values.help) {
     console.log(HELP);
     return 0;
@@ -171,4 +172,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) await runMain(main);
+if (import.meta.main) await runMain(() => trainCommand(Deno.args));

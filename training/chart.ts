@@ -1,14 +1,22 @@
 import type { EpochRecord } from "./state.ts";
 
 const WIDTH = 480;
-const HEIGHT = 320;
-const MARGIN = { left: 48, right: 16, top: 16, bottom: 40 };
+const HEIGHT = 340;
+const MARGIN = { left: 48, right: 16, top: 16, bottom: 60 };
 
 const SERIES = [
   { key: "loss", label: "train loss", color: "#1f77b4", dash: "" },
   { key: "trainAccuracy", label: "train acc", color: "#d62728", dash: "6 4" },
   { key: "testAccuracy", label: "test acc", color: "#2ca02c", dash: "2 3" },
 ] as const;
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+function legendX(index: number): number {
+  return MARGIN.left + 20 + index * 130;
+}
 
 function escape(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;");
@@ -27,8 +35,8 @@ export function epochChart(
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
   const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
   const x = (epoch: number) =>
-    MARGIN.left + (epochs <= 1 ? plotWidth / 2 : ((epoch - 1) / (epochs - 1)) * plotWidth);
-  const y = (value: number) => MARGIN.top + plotHeight * (1 - value / yMax);
+    round(MARGIN.left + (epochs <= 1 ? plotWidth / 2 : ((epoch - 1) / (epochs - 1)) * plotWidth));
+  const y = (value: number) => round(MARGIN.top + plotHeight * (1 - value / yMax));
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif" font-size="11">`,
     `<title>${escape(title)}</title>`,
@@ -54,7 +62,9 @@ export function epochChart(
     );
   }
   parts.push(
-    `<text x="${MARGIN.left + plotWidth / 2}" y="${HEIGHT - 6}" text-anchor="middle">epoch</text>`,
+    `<text x="${MARGIN.left + plotWidth / 2}" y="${
+      MARGIN.top + plotHeight + 30
+    }" text-anchor="middle">epoch</text>`,
   );
   SERIES.forEach((series, i) => {
     const points = history.map((r) => `${x(r.epoch)},${y(r[series.key])}`).join(" ");
@@ -63,12 +73,10 @@ export function epochChart(
       ...history.map((r) =>
         `<circle cx="${x(r.epoch)}" cy="${y(r[series.key])}" r="2.5" fill="${series.color}"/>`
       ),
-      `<line x1="${MARGIN.left + 10}" x2="${MARGIN.left + 34}" y1="${
-        MARGIN.top + 14 + 14 * i
-      }" y2="${
-        MARGIN.top + 14 + 14 * i
+      `<line x1="${legendX(i)}" x2="${legendX(i) + 24}" y1="${HEIGHT - 12}" y2="${
+        HEIGHT - 12
       }" stroke="${series.color}" stroke-width="2" stroke-dasharray="${series.dash}"/>`,
-      `<text x="${MARGIN.left + 40}" y="${MARGIN.top + 18 + 14 * i}">${series.label}</text>`,
+      `<text x="${legendX(i) + 30}" y="${HEIGHT - 8}">${series.label}</text>`,
     );
   });
   parts.push("</svg>");

@@ -16,6 +16,8 @@ export interface ProgressOptions {
   unit: string;
   /** Redraw one line in place (a terminal) or print a plain line now and then. */
   interactive: boolean;
+  /** Units already done before this display started (a resumed epoch): they count for the percentage, not the rate. */
+  initial?: number;
   /** Seconds between plain lines when not interactive. */
   lineInterval?: number;
   write: (text: string) => void;
@@ -59,7 +61,7 @@ export class Progress {
   #draw(done: number, note: string): void {
     const { total, label, unit, interactive, write } = this.#options;
     const elapsed = this.elapsed;
-    const rate = done / Math.max(elapsed, 1e-9);
+    const rate = (done - (this.#options.initial ?? 0)) / Math.max(elapsed, 1e-9);
     const eta = done > 0 ? (total - done) / rate : Infinity;
     const fraction = total > 0 ? done / total : 1;
     const figures = `${done}/${total} ${unit}, ${rate.toFixed(1)} ${unit}/s, ETA ${

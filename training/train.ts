@@ -143,6 +143,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       total: trainSplit.count,
       label: `epoch ${epochNumber}/${config.epochs}`,
       unit: "img",
+      initial: state.partial.seen,
       interactive: options.interactive ?? false,
       write,
     });
@@ -183,7 +184,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         await readPartial();
         const seen = state.partial.seen;
         progress.update(
-          seen - seenBefore,
+          seen,
           `loss ${(state.partial.lossSum / seen).toFixed(4)}, acc ${
             (state.partial.correct / seen).toFixed(3)
           }`,

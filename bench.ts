@@ -1,0 +1,161 @@
+/**
+ * Benchmarks on the active adapter: the data pipeline (gather, upload and
+ * bilinear resize of a batch) and training steps (forward, backward and
+ * optimizer update), with the first step (shader compilation) apart from
+ * the steady state. Ends with one JSON line.
+ *
+ *     deno task bench [flags]        (deno task bench --help)
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { choiceFlag, integerFlag, parseFlags } from "./cli/flags.ts";
+import { runMain } from "./cli/main.ts";
+import { gatherBatch, shuffledOrder } from "./data/batches.ts";
+import { openDataset } from "./data/source.ts";
+import { resizeBatch } from "./data/resize.ts";
+import { buildModel, checkResize, MODEL_NAMES, MODELS } from "./model/registry.ts";
+import { BACKEND_NAMES, setupBackend } from "./runtime/backend.ts";
+import { microBatchLimit, splitEvenly } from "./training/memory.ts";
+import { createOptimizer } from "./training/optimizer.ts";
+import { trainStep } from "./training/step.ts";
+
+const HELP = `Benchmark the data pipeline and training steps on this machine's adapter.
+
+Usage: deno task bench [flags]
+
+  --model NAME      alexnet (default), lenet, lenet-relu
+  --resize N        input side (default: the model's)
+  --batch N         examples per step (default 128)
+  --steps N         timed steps after the first one (default 3; 0: data pipeline only)
+  --data-batches N  batches timed in the data pipeline benchmark (default 10)
+  --backend NAME    webgpu (default) or cpu
+  --data-dir DIR    folder holding the dataset's four .gz files
+  --help            this text`;
+
+const FLAGS = {
+  model: { type: "string" },
+  resize: { type: "string" },
+  batch: { type: "string" },
+  steps: { type: "string" },
+  "data-batches": { type: "string" },
+  backend: { type: "string" },
+  "data-dir": { type: "string" },
+  help: { type: "boolean" },
+} as const;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Runs the `bench` command with its command-line arguments; returns the exit code. */
+export async function benchCommand(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, FLAGS);
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const model = choiceFlag("model", values.model ?? "alexnet", MODEL_NAMES);
+  const resize = values.resize === undefined
+    ? MODELS[model].defaultResize
+    : integerFlag("resize", values.resize);
+  checkResize(model, resize);
+  const batchSize = integerFlag("batch", values.batch ?? "128");
+  const steps = integerFlag("steps", values.steps ?? "3", 0);
+  const dataBatches = integerFlag("data-batches", values["data-batches"] ?? "10");
+  const started = performance.now();
+  const backend = await setupBackend(
+    choiceFlag("backend", values.backend ?? "webgpu", BACKEND_NAMES),
+  );
+  const dataset = await openDataset({ dataDir: values["data-dir"] });
+  console.log(`device: ${backend.description}${backend.software ? " (software adapter)" : ""}`);
+  const order = shuffledOrder(dataset.train.count, 0, 0);
+  const batchAt = (i: number) =>
+    gatherBatch(
+      dataset.train,
+      order.subarray((i * batchSize) % (dataset.train.count - batchSize)).subarray(0, batchSize),
+    );
+
+  const dataTimes: number[] = [];
+  for (let i = 0; i <= dataBatches; i++) {
+    const t = performance.now();
+    const batch = batchAt(i);
+    const images = resizeBatch(batch.images, batch.count, resize);
+    await images.data();
+    images.dispose();
+    if (i > 0) dataTimes.push((performance.now() - t) / 1000);
+  }
+  const dataSeconds = median(dataTimes);
+  console.log(
+    `data pipeline: ${(1 / dataSeconds).toFixed(1)} batches/s (median ${
+      (dataSeconds * 1000).toFixed(1)
+    } ms per batch of ${batchSize} at ${resize}×${resize}, read back included)`,
+  );
+
+  const result: Record<string, unknown> = {
+    device: backend.description,
+    software: backend.software,
+    model,
+    resize,
+    batch: batchSize,
+    dataSecondsPerBatch: dataSeconds,
+    dataBatchesPerSecond: 1 / dataSeconds,
+  };
+  if (steps > 0) {
+    const network = buildModel(model, { resize, seed: 0 });
+    const limit = microBatchLimit(network, backend.maxBindingBytes);
+    const context = {
+      model: network,
+      optimizer: createOptimizer("adam", 0.001),
+      resize,
+      microBatchLimit: limit,
+    };
+    const parts = splitEvenly(batchSize, limit);
+    console.log(
+      `model: ${model}, ${
+        network.countParams().toLocaleString("en-US")
+      } parameters, micro-batches ${parts.join("+")}`,
+    );
+    const stepTimes: number[] = [];
+    let firstStep = 0;
+    let firstStepDone = 0;
+    for (let i = 0; i <= steps; i++) {
+      const t = performance.now();
+      const outcome = trainStep(context, batchAt(i), i);
+      const loss = (await outcome.lossSum.data())[0] / batchSize;
+      tf.dispose([outcome.lossSum, outcome.correct]);
+      const seconds = (performance.now() - t) / 1000;
+      if (i === 0) {
+        firstStep = seconds;
+        firstStepDone = performance.now();
+      } else {
+        stepTimes.push(seconds);
+      }
+      console.log(
+        `${i === 0 ? "first step (compiles shaders)" : `step ${i}`}: ${
+          seconds.toFixed(2)
+        } s, loss ${loss.toFixed(4)}`,
+      );
+    }
+    const stepSeconds = median(stepTimes);
+    console.log(
+      `median ${stepSeconds.toFixed(3)} s/step, ${
+        (batchSize / stepSeconds).toFixed(2)
+      } images/s; data pipeline ${(100 * dataSeconds / stepSeconds).toFixed(1)}% of a step`,
+    );
+    Object.assign(result, {
+      microBatches: parts,
+      firstStepSeconds: firstStep,
+      secondsFromStartToFirstStepDone: (firstStepDone - started) / 1000,
+      stepSeconds: stepTimes,
+      medianSecondsPerStep: stepSeconds,
+      imagesPerSecond: batchSize / stepSeconds,
+    });
+  }
+  console.log(JSON.stringify(result));
+  return 0;
+}
+
+if (import.meta.main) await runMain(() => benchCommand(Deno.args));

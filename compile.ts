@@ -1,0 +1,54 @@
+/**
+ * Builds the standalone binary `dist/fashion-webgpu` (or one for `--target`)
+ * from `app.ts` with `deno compile`, baking in exactly the permission flags
+ * of the `train` task in deno.json.
+ *
+ *     deno task compile [--target TARGET] [--output PATH]
+ *
+ * @module
+ */
+import { parseFlags } from "./cli/flags.ts";
+import { runMain } from "./cli/main.ts";
+
+const HELP = `Build the standalone binary with deno compile.
+
+Usage: deno task compile [--target TARGET] [--output PATH]
+
+  --target TARGET   e.g. x86_64-unknown-linux-gnu, aarch64-unknown-linux-gnu,
+                    x86_64-apple-darwin, aarch64-apple-darwin, x86_64-pc-windows-msvc
+  --output PATH     default dist/fashion-webgpu (dist/fashion-webgpu-TARGET with --target)
+
+deno compile downloads its denort runtime once per target; offline, point DENORT_BIN at a
+denort binary for the target.`;
+
+/** The permission flags of the `train` task: the binary gets exactly these. */
+export async function taskPermissions(denoJson = "deno.json"): Promise<string[]> {
+  const tasks: Record<string, string> = JSON.parse(await Deno.readTextFile(denoJson)).tasks;
+  return tasks.train.split(/\s+/).filter((arg) => arg.startsWith("--allow-"));
+}
+
+async function compile(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, {
+    target: { type: "string" },
+    output: { type: "string" },
+    help: { type: "boolean" },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const output = values.output ?? `dist/fashion-webgpu${values.target ? `-${values.target}` : ""}`;
+  const compileArgs = [
+    "compile",
+    ...(await taskPermissions()),
+    ...(values.target ? ["--target", values.target] : []),
+    "--output",
+    output,
+    "app.ts",
+  ];
+  console.log(`deno ${compileArgs.join(" ")}`);
+  const { code } = await new Deno.Command("deno", { args: compileArgs }).spawn().status;
+  return code;
+}
+
+if (import.meta.main) await runMain(() => compile(Deno.args));
