@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { batchCount, epochBatches } from "../data/batches.ts";
-import { type Dataset, takeFirst } from "../data/load.ts";
+import { type Dataset, type Split, takeFirst } from "../data/load.ts";
 import { mixSeed } from "../data/random.ts";
 import { buildModel } from "../model/registry.ts";
 import type { BackendInfo } from "../runtime/backend.ts";
@@ -10,7 +10,13 @@ import { microBatchLimit, splitEvenly } from "./memory.ts";
 import { createOptimizer } from "./optimizer.ts";
 import { formatDuration, Progress } from "./progress.ts";
 import { writeRunFiles } from "./run_files.ts";
-import { type EpochRecord, initialState, type TrainConfig, type TrainingState } from "./state.ts";
+import {
+  type EpochProgress,
+  type EpochRecord,
+  initialState,
+  type TrainConfig,
+  type TrainingState,
+} from "./state.ts";
 import { trainStep } from "./step.ts";
 
 /** Largest batch used for evaluation. */
@@ -64,7 +70,23 @@ function format(record: EpochRecord): string {
   } images/s; eval ${record.evalSeconds.toFixed(1)} sec)`;
 }
 
-async function prepare(options: TrainOptions) {
+/** The model, optimizer and state a run works on. */
+interface Run {
+  model: tf.Sequential;
+  optimizer: tf.Optimizer;
+  state: TrainingState;
+}
+
+/** What follows from the configuration, the data and the device. */
+interface Plan {
+  trainSplit: Split;
+  testSplit: Split;
+  microBatchLimit: number;
+  stepsPerEpoch: number;
+  evalBatch: number;
+}
+
+async function prepare(options: TrainOptions): Promise<Run> {
   if (options.resume) {
     const { model, optimizerWeights, state } = options.resume;
     if (options.epochs !== undefined) state.config.epochs = options.epochs;
@@ -79,6 +101,184 @@ async function prepare(options: TrainOptions) {
   return { model, optimizer, state: initialState(config) };
 }
 
+function makePlan({ model, state }: Run, options: TrainOptions): Plan {
+  const { config } = state;
+  const trainSplit = takeFirst(options.dataset.train, config.limit);
+  const limit = microBatchLimit(model, options.backend.maxBindingBytes);
+  return {
+    trainSplit,
+    testSplit: takeFirst(options.dataset.test, config.testLimit),
+    microBatchLimit: limit,
+    stepsPerEpoch: batchCount(trainSplit.count, config.batchSize),
+    evalBatch: Math.min(limit, EVAL_BATCH_LIMIT),
+  };
+}
+
+function planLines({ model, state }: Run, plan: Plan, options: TrainOptions): string[] {
+  const { config } = state;
+  const parts = splitEvenly(config.batchSize, plan.microBatchLimit);
+  const split = parts.length > 1
+    ? `, each split into ${parts.length} micro-batches of ≤${
+      Math.max(...parts)
+    } (device binding limit ${
+      (options.backend.maxBindingBytes / 2 ** 20).toFixed(0)
+    } MiB), gradients accumulated`
+    : "";
+  const lines = [
+    `model: ${config.model} at ${config.resize}×${config.resize}, ${
+      model.countParams().toLocaleString("en-US")
+    } parameters; ${config.optimizer} lr ${config.learningRate}, seed ${config.seed}`,
+    `data: ${config.dataset} from ${options.dataset.dir}: ${plan.trainSplit.count} training, ${plan.testSplit.count} test images`,
+    `plan: ${config.epochs} epoch${
+      config.epochs === 1 ? "" : "s"
+    } × ${plan.stepsPerEpoch} steps of batch ${config.batchSize}${split}`,
+  ];
+  if (state.epoch > 0 || state.batch > 0) {
+    lines.push(
+      `resuming at epoch ${state.epoch + 1}, step ${state.batch + 1} of ${plan.stepsPerEpoch}`,
+    );
+  }
+  return lines;
+}
+
+function slowRunWarning(
+  secondsPerStep: number,
+  run: Run,
+  plan: Plan,
+  options: TrainOptions,
+): string | undefined {
+  const { config } = run.state;
+  const total = secondsPerStep * plan.stepsPerEpoch * config.epochs;
+  if (total < SLOW_RUN_SECONDS) return undefined;
+  const hint = config.model === QUICK_MODEL
+    ? ""
+    : ` For a run that finishes in minutes here, see the quick recipe: --model ${QUICK_MODEL}`;
+  return `warning: ${options.backend.description} is a software adapter: at ${
+    secondsPerStep.toFixed(1)
+  } s/step this run needs about ${formatDuration(total)}.${hint}`;
+}
+
+/**
+ * Trains the rest of the current epoch. Metrics accumulate on the device and
+ * are read into `state.partial` at most every METRICS_READ_INTERVAL seconds.
+ * Returns true when the signal stopped it (after saving a checkpoint).
+ */
+async function trainEpoch(
+  run: Run,
+  plan: Plan,
+  options: TrainOptions,
+  stepsBefore: number,
+): Promise<boolean> {
+  const { model, optimizer, state } = run;
+  const { config } = state;
+  const progress = new Progress({
+    total: plan.trainSplit.count,
+    label: `epoch ${state.epoch + 1}/${config.epochs}`,
+    unit: "img",
+    initial: state.partial.seen,
+    interactive: options.interactive ?? false,
+    write: options.write ?? (() => {}),
+  });
+  let lossSum = tf.scalar(state.partial.lossSum);
+  let correct = tf.scalar(state.partial.correct, "int32");
+  const secondsBefore = state.partial.seconds;
+  let lastRead = 0;
+  const readPartial = async () => {
+    const [loss, right] = await Promise.all([lossSum.data(), correct.data()]);
+    state.partial = {
+      ...state.partial,
+      lossSum: loss[0],
+      correct: right[0],
+      seconds: secondsBefore + progress.elapsed,
+    };
+    lastRead = progress.elapsed;
+  };
+  const context = {
+    model,
+    optimizer,
+    resize: config.resize,
+    microBatchLimit: plan.microBatchLimit,
+  };
+  const batches = epochBatches(plan.trainSplit, {
+    batchSize: config.batchSize,
+    shuffle: { seed: config.seed, epoch: state.epoch },
+    startBatch: state.batch,
+  });
+  let steps = stepsBefore;
+  let interrupted = false;
+  for (const batch of batches) {
+    const result = trainStep(context, batch, mixSeed(config.seed, state.step, DROPOUT_STREAM));
+    const sums = [lossSum, correct];
+    lossSum = lossSum.add(result.lossSum);
+    correct = correct.add(result.correct);
+    tf.dispose([...sums, result.lossSum, result.correct]);
+    state.batch++;
+    state.step++;
+    state.partial.seen += batch.count;
+    options.onStep?.(state);
+    steps++;
+    const measuring = options.backend.software && steps <= 2;
+    if (progress.elapsed - lastRead >= METRICS_READ_INTERVAL || measuring) {
+      const previousRead = lastRead;
+      await readPartial();
+      const { seen } = state.partial;
+      progress.update(
+        seen,
+        `loss ${(state.partial.lossSum / seen).toFixed(4)}, acc ${
+          (state.partial.correct / seen).toFixed(3)
+        }`,
+      );
+      const warning = measuring && steps === 2 &&
+        slowRunWarning(lastRead - previousRead, run, plan, options);
+      if (warning) {
+        progress.finish();
+        options.log?.(warning);
+      }
+    }
+    if (options.signal?.aborted) {
+      interrupted = true;
+      break;
+    }
+  }
+  await readPartial();
+  progress.finish();
+  tf.dispose([lossSum, correct]);
+  if (interrupted) await saveCheckpoint(options.runDir, model, optimizer, state);
+  return interrupted;
+}
+
+/** Evaluates after an epoch, records it, saves the checkpoint and the run files. */
+async function finishEpoch(
+  run: Run,
+  plan: Plan,
+  options: TrainOptions,
+  epochStart: EpochProgress,
+): Promise<void> {
+  const { model, optimizer, state } = run;
+  const started = performance.now();
+  const evaluation = await evaluate(model, plan.testSplit, {
+    resize: state.config.resize,
+    batchSize: plan.evalBatch,
+  });
+  const { lossSum, correct, seen, seconds } = state.partial;
+  const record: EpochRecord = {
+    epoch: state.epoch + 1,
+    loss: lossSum / seen,
+    trainAccuracy: correct / seen,
+    testAccuracy: evaluation.accuracy,
+    seconds,
+    evalSeconds: (performance.now() - started) / 1000,
+    imagesPerSecond: (seen - epochStart.seen) / Math.max(seconds - epochStart.seconds, 1e-9),
+  };
+  state.history.push(record);
+  state.epoch++;
+  state.batch = 0;
+  state.partial = { lossSum: 0, correct: 0, seen: 0, seconds: 0 };
+  options.log?.(format(record));
+  await saveCheckpoint(options.runDir, model, optimizer, state);
+  await writeRunFiles(options.runDir, state);
+}
+
 /**
  * Trains a model with a custom loop (not `model.fit`): per epoch a fresh
  * seeded shuffle, one optimizer step per batch (micro-batched when the
@@ -88,145 +288,15 @@ async function prepare(options: TrainOptions) {
  * exactly where the interrupted run stopped.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const log = options.log ?? (() => {});
-  const write = options.write ?? (() => {});
-  const { model, optimizer, state } = await prepare(options);
-  const { config } = state;
-  const trainSplit = takeFirst(options.dataset.train, config.limit);
-  const testSplit = takeFirst(options.dataset.test, config.testLimit);
-  const limit = microBatchLimit(model, options.backend.maxBindingBytes);
-  const parts = splitEvenly(config.batchSize, limit);
-  const stepsPerEpoch = batchCount(trainSplit.count, config.batchSize);
-  const context = { model, optimizer, resize: config.resize, microBatchLimit: limit };
-  const evalBatch = Math.min(limit, EVAL_BATCH_LIMIT);
-
-  log(
-    `model: ${config.model} at ${config.resize}×${config.resize}, ${
-      model.countParams().toLocaleString("en-US")
-    } parameters; ${config.optimizer} lr ${config.learningRate}, seed ${config.seed}`,
-  );
-  log(
-    `data: ${config.dataset} from ${options.dataset.dir}: ${trainSplit.count} training, ${testSplit.count} test images`,
-  );
-  log(
-    `plan: ${config.epochs} epoch${
-      config.epochs === 1 ? "" : "s"
-    } × ${stepsPerEpoch} steps of batch ${config.batchSize}` +
-      (parts.length > 1
-        ? `, each split into ${parts.length} micro-batches of ≤${
-          Math.max(...parts)
-        } (device binding limit ${
-          (options.backend.maxBindingBytes / 2 ** 20).toFixed(0)
-        } MiB), gradients accumulated`
-        : ""),
-  );
-  const warnIfSlow = (secondsPerStep: number) => {
-    const total = secondsPerStep * stepsPerEpoch * config.epochs;
-    if (total < SLOW_RUN_SECONDS) return;
-    log(
-      `warning: ${options.backend.description} is a software adapter: at ${
-        secondsPerStep.toFixed(1)
-      } s/step this run needs about ${formatDuration(total)}.` +
-        (config.model === QUICK_MODEL
-          ? ""
-          : ` For a run that finishes in minutes here, see the quick recipe: --model ${QUICK_MODEL}`),
-    );
-  };
-  if (state.epoch > 0 || state.batch > 0) {
-    log(`resuming at epoch ${state.epoch + 1}, step ${state.batch + 1} of ${stepsPerEpoch}`);
+  const run = await prepare(options);
+  const plan = makePlan(run, options);
+  for (const line of planLines(run, plan, options)) options.log?.(line);
+  const stepsAtStart = run.state.step;
+  while (run.state.epoch < run.state.config.epochs) {
+    const epochStart = { ...run.state.partial };
+    const interrupted = await trainEpoch(run, plan, options, run.state.step - stepsAtStart);
+    if (interrupted) return { model: run.model, state: run.state, interrupted: true };
+    await finishEpoch(run, plan, options, epochStart);
   }
-
-  let stepsThisRun = 0;
-  for (; state.epoch < config.epochs; state.epoch++) {
-    const epochNumber = state.epoch + 1;
-    const progress = new Progress({
-      total: trainSplit.count,
-      label: `epoch ${epochNumber}/${config.epochs}`,
-      unit: "img",
-      initial: state.partial.seen,
-      interactive: options.interactive ?? false,
-      write,
-    });
-    let lossSum = tf.scalar(state.partial.lossSum);
-    let correct = tf.scalar(state.partial.correct, "int32");
-    const secondsBefore = state.partial.seconds;
-    const seenBefore = state.partial.seen;
-    let lastRead = 0;
-    const readPartial = async () => {
-      const [loss, right] = await Promise.all([lossSum.data(), correct.data()]);
-      state.partial = {
-        lossSum: loss[0],
-        correct: right[0],
-        seen: state.partial.seen,
-        seconds: secondsBefore + progress.elapsed,
-      };
-      lastRead = progress.elapsed;
-    };
-    const batches = epochBatches(trainSplit, {
-      batchSize: config.batchSize,
-      shuffle: { seed: config.seed, epoch: state.epoch },
-      startBatch: state.batch,
-    });
-    for (const batch of batches) {
-      const result = trainStep(context, batch, mixSeed(config.seed, state.step, DROPOUT_STREAM));
-      const sums = [lossSum, correct];
-      lossSum = lossSum.add(result.lossSum);
-      correct = correct.add(result.correct);
-      tf.dispose([...sums, result.lossSum, result.correct]);
-      state.batch++;
-      state.step++;
-      state.partial.seen += batch.count;
-      options.onStep?.(state);
-      stepsThisRun++;
-      const measureNow = options.backend.software && stepsThisRun <= 2;
-      if (progress.elapsed - lastRead >= METRICS_READ_INTERVAL || measureNow) {
-        const before = lastRead;
-        await readPartial();
-        const seen = state.partial.seen;
-        progress.update(
-          seen,
-          `loss ${(state.partial.lossSum / seen).toFixed(4)}, acc ${
-            (state.partial.correct / seen).toFixed(3)
-          }`,
-        );
-        if (measureNow && stepsThisRun === 2) {
-          progress.finish();
-          warnIfSlow(progress.elapsed - before);
-        }
-      }
-      if (options.signal?.aborted) {
-        await readPartial();
-        progress.finish();
-        tf.dispose([lossSum, correct]);
-        await saveCheckpoint(options.runDir, model, optimizer, state);
-        return { model, state, interrupted: true };
-      }
-    }
-    await readPartial();
-    progress.finish();
-    tf.dispose([lossSum, correct]);
-    const evalStart = performance.now();
-    const evaluation = await evaluate(model, testSplit, {
-      resize: config.resize,
-      batchSize: evalBatch,
-    });
-    const { lossSum: epochLoss, correct: epochCorrect, seen, seconds } = state.partial;
-    const record: EpochRecord = {
-      epoch: epochNumber,
-      loss: epochLoss / seen,
-      trainAccuracy: epochCorrect / seen,
-      testAccuracy: evaluation.accuracy,
-      seconds,
-      evalSeconds: (performance.now() - evalStart) / 1000,
-      imagesPerSecond: (seen - seenBefore) / Math.max(seconds - secondsBefore, 1e-9),
-    };
-    state.history.push(record);
-    state.batch = 0;
-    state.partial = { lossSum: 0, correct: 0, seen: 0, seconds: 0 };
-    log(format(record));
-    const finished = { ...state, epoch: state.epoch + 1 };
-    await saveCheckpoint(options.runDir, model, optimizer, finished);
-    await writeRunFiles(options.runDir, finished);
-  }
-  return { model, state, interrupted: false };
+  return { model: run.model, state: run.state, interrupted: false };
 }
