@@ -1,7 +1,7 @@
 /**
  * Builds the standalone binary `dist/fashion-webgpu` (or one for `--target`)
- * from `app.ts` with `deno compile`, baking in exactly the permission flags
- * of the `train` task in deno.json.
+ * from `app.ts` with `deno compile --bundle --minify`, baking in exactly the
+ * permission flags of the `train` task in deno.json.
  *
  *     deno task compile [--target TARGET] [--output PATH]
  *
@@ -20,6 +20,12 @@ Usage: deno task compile [--target TARGET] [--output PATH]
 
 deno compile downloads its denort runtime once per target; offline, point DENORT_BIN at a
 denort binary for the target.`;
+
+/**
+ * Embed one tree-shaken, minified bundle (1.5 MB) instead of the npm
+ * packages' whole folders (262 MiB of tfjs builds, source maps and types).
+ */
+export const BUNDLE_FLAGS = ["--bundle", "--minify"];
 
 /** The permission flags of the `train` task: the binary gets exactly these. */
 export async function taskPermissions(denoJson = "deno.json"): Promise<string[]> {
@@ -40,6 +46,7 @@ async function compile(args: string[]): Promise<number> {
   const output = values.output ?? `dist/fashion-webgpu${values.target ? `-${values.target}` : ""}`;
   const compileArgs = [
     "compile",
+    ...BUNDLE_FLAGS,
     ...(await taskPermissions()),
     ...(values.target ? ["--target", values.target] : []),
     "--output",

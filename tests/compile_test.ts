@@ -1,9 +1,13 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { ROOT, taskArgs } from "./cli.ts";
+import { meaningfulLines, ROOT, taskArgs } from "./cli.ts";
+import { hasRealData } from "./helpers.ts";
+import { BUNDLE_FLAGS } from "../compile.ts";
+import { hasAdapter } from "./backends.ts";
+
+const permissions = (task: string) => taskArgs(task).filter((arg) => arg.startsWith("--allow-"));
 
 Deno.test("the binary bakes in exactly the train and eval tasks' permission flags", () => {
-  const permissions = (task: string) => taskArgs(task).filter((arg) => arg.startsWith("--allow-"));
   assertEquals(permissions("eval"), permissions("train"));
   assert(
     !permissions("train").some((flag) => flag === "-A" || flag === "--allow-all"),
@@ -17,29 +21,75 @@ Deno.test("the binary bakes in exactly the train and eval tasks' permission flag
   );
 });
 
+async function run(args: string[], options: { cwd: string; env?: Record<string, string> }) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args,
+    ...options,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  return { code: output.code, text };
+}
+
+Deno.test("deno task compile resolves the whole module graph into a binary (DENORT_BIN set to this deno)", async () => {
+  // This deno binary stands in for the denort runtime, which cannot be downloaded here: the
+  // result does not run as the app, but compiling proves every import resolves and is embedded.
+  const output = join(await Deno.makeTempDir(), "fashion-webgpu");
+  const result = await run([...taskArgs("compile"), "--output", output], {
+    cwd: ROOT,
+    env: { DENORT_BIN: Deno.execPath() },
+  });
+  assertEquals(result.code, 0, result.text);
+  for (const flag of [...BUNDLE_FLAGS, ...permissions("train")]) {
+    assert(result.text.includes(flag), `compile command lacks ${flag}: ${result.text}`);
+  }
+  const payload = (await Deno.stat(output)).size - (await Deno.stat(Deno.execPath())).size;
+  assert(payload > 500_000 && payload < 20_000_000, `${payload} bytes embedded`);
+  console.log(`embedded payload: ${(payload / 2 ** 20).toFixed(1)} MiB`);
+  await Deno.remove(join(output, ".."), { recursive: true });
+});
+
 Deno.test({
   name:
-    "deno task compile resolves the whole module graph into a binary (DENORT_BIN set to this deno)",
+    "the bundled app trains and evaluates with exactly the baked-in permissions, paths relative to the cwd",
+  ignore: !hasRealData(),
   fn: async () => {
-    // This deno binary stands in for the denort runtime, which cannot be downloaded here: the
-    // result does not run as the app, but compiling proves every import resolves and is embedded.
-    const output = join(await Deno.makeTempDir(), "fashion-webgpu");
-    const result = await new Deno.Command(Deno.execPath(), {
-      args: [...taskArgs("compile"), "--output", output],
-      cwd: ROOT,
-      env: { DENORT_BIN: Deno.execPath() },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
-    assertEquals(result.code, 0, text);
-    for (const flag of taskArgs("train").filter((arg) => arg.startsWith("--allow-"))) {
-      assert(text.includes(flag), `compile command lacks ${flag}: ${text}`);
-    }
-    assert(text.includes("app.ts"), text);
-    const payload = (await Deno.stat(output)).size - (await Deno.stat(Deno.execPath())).size;
-    assert(payload > 1_000_000, `only ${payload} bytes embedded`);
-    console.log(`embedded payload: ${(payload / 2 ** 20).toFixed(1)} MiB`);
-    await Deno.remove(join(output, ".."), { recursive: true });
+    const work = await Deno.makeTempDir();
+    const bundle = join(work, "app.js");
+    const bundled = await run(["bundle", "--minify", "--output", bundle, "app.ts"], { cwd: ROOT });
+    assertEquals(bundled.code, 0, bundled.text);
+    const app = (...args: string[]) =>
+      run(["run", ...permissions("train"), bundle, ...args], { cwd: work });
+    const trained = await app(
+      "train",
+      "--model",
+      "lenet-relu",
+      "--limit",
+      "128",
+      "--test-limit",
+      "64",
+      "--epochs",
+      "1",
+      "--out",
+      "run",
+      "--backend",
+      hasAdapter ? "webgpu" : "cpu",
+    );
+    assertEquals(trained.code, 0, trained.text);
+    assert(
+      (await Deno.stat(join(work, "run", "checkpoint", "model.json"))).isFile,
+      "no checkpoint in the cwd",
+    );
+    const evaluated = await app("eval", "run", "--limit", "32", "--json", "--backend", "cpu");
+    assertEquals(evaluated.code, 0, evaluated.text);
+    assert(evaluated.text.includes('"count":32'), evaluated.text);
+    const refused = await app("fly");
+    assertEquals(refused.code, 2);
+    assertEquals(meaningfulLines(refused.text), [
+      "error: unknown command fly: use train, eval or bench (see --help)",
+    ]);
+    await Deno.remove(work, { recursive: true });
   },
 });
