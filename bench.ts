@@ -19,6 +19,8 @@ import { BACKEND_NAMES, setupBackend } from "./runtime/backend.ts";
 import { microBatchLimit, splitEvenly } from "./training/memory.ts";
 import { createOptimizer } from "./training/optimizer.ts";
 import { trainStep } from "./training/step.ts";
+import { profileKernels } from "./training/kernel_profile.ts";
+import { InputError } from "./errors.ts";
 
 const HELP = `Benchmark the data pipeline and training steps on this machine's adapter.
 
@@ -31,6 +33,8 @@ Usage: deno task bench [flags]
   --data-batches N  batches timed in the data pipeline benchmark (default 10)
   --backend NAME    webgpu (default) or cpu
   --data-dir DIR    folder holding the dataset's four .gz files
+  --torch-script F  also run the PyTorch reference F (e.g. ../shared/reference/torch_alexnet.py)
+                    with /usr/bin/python3 and the same resize, batch and steps, and print the ratio
   --help            this text`;
 
 const FLAGS = {
@@ -41,8 +45,36 @@ const FLAGS = {
   "data-batches": { type: "string" },
   backend: { type: "string" },
   "data-dir": { type: "string" },
+  "torch-script": { type: "string" },
   help: { type: "boolean" },
 } as const;
+
+/** Kernels listed in the breakdown. */
+const TOP_KERNELS = 12;
+
+/** Runs the PyTorch reference script with Debian's interpreter and returns its closing JSON line. */
+async function runTorchReference(
+  script: string,
+  { resize, batchSize, steps }: { resize: number; batchSize: number; steps: number },
+): Promise<{ images_per_s: number } & Record<string, unknown>> {
+  const args = [
+    script,
+    "--resize",
+    String(resize),
+    "--batch",
+    String(batchSize),
+    "--steps",
+    String(steps),
+  ];
+  const output = await new Deno.Command("/usr/bin/python3", {
+    args,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
+  if (!output.success) throw new InputError(`--torch-script ${script}: exited with ${output.code}`);
+  return JSON.parse(lines[lines.length - 1]);
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -145,7 +177,20 @@ export async function benchCommand(args: string[]): Promise<number> {
         (batchSize / stepSeconds).toFixed(2)
       } images/s; data pipeline ${(100 * dataSeconds / stepSeconds).toFixed(1)}% of a step`,
     );
+    const kernels = await profileKernels(() => {
+      const outcome = trainStep(context, batchAt(steps + 1), steps + 1);
+      return [outcome.lossSum, outcome.correct];
+    });
+    console.log("kernel time of one profiled step (kernels run one at a time):");
+    for (const kernel of kernels.slice(0, TOP_KERNELS)) {
+      console.log(
+        `  ${kernel.name.padEnd(28)} ${(kernel.milliseconds / 1000).toFixed(2).padStart(9)} s ${
+          (100 * kernel.share).toFixed(1).padStart(5)
+        }%  ${kernel.calls} calls`,
+      );
+    }
     Object.assign(result, {
+      kernels: kernels.slice(0, TOP_KERNELS),
       microBatches: parts,
       firstStepSeconds: firstStep,
       secondsFromStartToFirstStepDone: (firstStepDone - started) / 1000,
@@ -153,6 +198,16 @@ export async function benchCommand(args: string[]): Promise<number> {
       medianSecondsPerStep: stepSeconds,
       imagesPerSecond: batchSize / stepSeconds,
     });
+  }
+  if (values["torch-script"] !== undefined && steps > 0) {
+    const torch = await runTorchReference(values["torch-script"], { resize, batchSize, steps });
+    const ratio = (result.imagesPerSecond as number) / torch.images_per_s;
+    console.log(
+      `PyTorch reference, same machine, same run: ${
+        torch.images_per_s.toFixed(2)
+      } images/s; ours / PyTorch = ${ratio.toFixed(3)}`,
+    );
+    Object.assign(result, { torchImagesPerSecond: torch.images_per_s, ratioToTorch: ratio, torch });
   }
   console.log(JSON.stringify(result));
   return 0;
