@@ -71,6 +71,7 @@ export {
 } from "./model/registry.ts";
 export { formatSummary, type LayerRow, summarizeModel } from "./model/summary.ts";
 export { avoidBrokenSplitK } from "./runtime/matmul_fix.ts";
+export { registerConvFilterGradient } from "./runtime/conv_filter_grad.ts";
 export { countCorrect, crossEntropySum, type DropoutPlan, forward } from "./training/forward.ts";
 export { type StepContext, type StepResult, trainStep } from "./training/step.ts";
 export { largestActivationBytes, microBatchLimit, splitEvenly } from "./training/memory.ts";

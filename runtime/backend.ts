@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { InputError } from "../errors.ts";
 import { avoidBrokenSplitK } from "./matmul_fix.ts";
+import { registerConvFilterGradient } from "./conv_filter_grad.ts";
 
 /** Which tfjs backend to compute on. */
 export type BackendName = "webgpu" | "cpu";
@@ -78,6 +79,7 @@ export async function setupWebGPU(): Promise<BackendInfo> {
   tf.removeBackend("webgpu");
   tf.registerBackend("webgpu", () => new WebGPUBackend(device, adapter.info));
   avoidBrokenSplitK();
+  registerConvFilterGradient();
   await tf.setBackend("webgpu");
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   webgpu = {

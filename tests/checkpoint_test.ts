@@ -29,6 +29,20 @@ const SMALL: TrainConfig = {
   testLimit: 64,
 };
 
+/** Trains one step of LeNet into a fresh run folder and returns the folder. */
+async function tinyRun(): Promise<string> {
+  const runDir = await Deno.makeTempDir();
+  const config = { ...SMALL, epochs: 1, limit: 32 };
+  const { model } = await train({
+    runDir,
+    dataset: dataset!,
+    backend: await fastestBackend(),
+    config,
+  });
+  model.dispose();
+  return runDir;
+}
+
 async function weightsOf(model: tf.Sequential): Promise<Float32Array[]> {
   return await Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array));
 }
@@ -110,9 +124,7 @@ Deno.test({
   ...options,
   name: "missing and corrupt checkpoints are refused with the file named",
   fn: async () => {
-    const backend = await fastestBackend();
-    const runDir = await Deno.makeTempDir();
-    await train({ runDir, dataset: dataset!, backend, config: { ...SMALL, epochs: 1, limit: 32 } });
+    const runDir = await tinyRun();
     const checkpoint = join(runDir, "checkpoint");
     const weights = join(checkpoint, "weights.bin");
     const bytes = await Deno.readFile(weights);
@@ -138,9 +150,7 @@ Deno.test({
   ...options,
   name: "a save cut short between its renames leaves the previous checkpoint in use",
   fn: async () => {
-    const backend = await fastestBackend();
-    const runDir = await Deno.makeTempDir();
-    await train({ runDir, dataset: dataset!, backend, config: { ...SMALL, epochs: 1, limit: 32 } });
+    const runDir = await tinyRun();
     await Deno.rename(join(runDir, "checkpoint"), join(runDir, "checkpoint.previous"));
     const { state, dir } = await loadCheckpoint(runDir);
     assertEquals(dir, join(runDir, "checkpoint.previous"));

@@ -1,0 +1,62 @@
+import * as tf from "@tensorflow/tfjs";
+import { assert } from "./assert.ts";
+import { relativeError } from "./assert.ts";
+import { seededRandom } from "../data/random.ts";
+import { setupBackend } from "../runtime/backend.ts";
+import { hasAdapter } from "./backends.ts";
+
+type Case = {
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  stride: number;
+  pad: "same" | "valid";
+};
+
+/** The filter shapes of LeNet and of AlexNet at 67, plus an odd one (stride 2, channels not a multiple of 4). */
+const CASES: Case[] = [
+  { x: [3, 28, 28, 1], filter: [5, 5, 1, 6], stride: 1, pad: "same" },
+  { x: [3, 14, 14, 6], filter: [5, 5, 6, 16], stride: 1, pad: "valid" },
+  { x: [4, 67, 67, 1], filter: [11, 11, 1, 96], stride: 4, pad: "valid" },
+  { x: [4, 7, 7, 96], filter: [5, 5, 96, 256], stride: 1, pad: "same" },
+  { x: [4, 3, 3, 256], filter: [3, 3, 256, 384], stride: 1, pad: "same" },
+  { x: [3, 10, 9, 5], filter: [3, 2, 5, 7], stride: 2, pad: "valid" },
+];
+
+function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, c: Case): tf.Tensor {
+  return tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
+    strides: c.stride,
+    pad: c.pad,
+    dataFormat: "NHWC",
+    filterShape: c.filter,
+  } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+Deno.test({
+  name:
+    "the tiled WebGPU filter gradient equals the CPU backend's on random inputs (relative error ≤ 1e-4)",
+  ignore: !hasAdapter,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const random = seededRandom(4);
+    const uniform = (shape: number[]) =>
+      tf.tensor(
+        Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random() * 2 - 1),
+        shape,
+      );
+    for (const c of CASES) {
+      await setupBackend("cpu");
+      const x = uniform(c.x) as tf.Tensor4D;
+      const dy = uniform(
+        tf.conv2d(x, tf.zeros(c.filter) as tf.Tensor4D, c.stride, c.pad).shape,
+      ) as tf.Tensor4D;
+      const expected = await filterGradient(x, dy, c).data();
+      await setupBackend("webgpu");
+      const actual = await filterGradient(x, dy, c).data();
+      const error = relativeError(actual, expected);
+      assert(error <= 1e-4, `x ${c.x}, filter ${c.filter}: relative error ${error}`);
+      tf.dispose([x, dy]);
+    }
+    await setupBackend("cpu");
+  },
+});
