@@ -152,10 +152,10 @@ function slowRunWarning(
   if (total < SLOW_RUN_SECONDS) return undefined;
   const hint = config.model === QUICK_MODEL
     ? ""
-    : ` For a run that finishes in minutes here, see the quick recipe: --model ${QUICK_MODEL}`;
-  return `warning: ${options.backend.description} is a software adapter: at ${
+    : ` The quick recipe trains in minutes here: --model ${QUICK_MODEL} (see README.md)`;
+  return `warning: ${options.backend.description} is a software adapter: its first step took ${
     secondsPerStep.toFixed(1)
-  } s/step this run needs about ${formatDuration(total)}.${hint}`;
+  } s (compilation included); at that pace this run needs about ${formatDuration(total)}.${hint}`;
 }
 
 /**
@@ -217,7 +217,7 @@ async function trainEpoch(
     state.partial.seen += batch.count;
     options.onStep?.(state);
     steps++;
-    const measuring = options.backend.software && steps <= 2;
+    const measuring = options.backend.software && steps === 1;
     if (progress.elapsed - lastRead >= METRICS_READ_INTERVAL || measuring) {
       const previousRead = lastRead;
       await readPartial();
@@ -228,7 +228,7 @@ async function trainEpoch(
           (state.partial.correct / seen).toFixed(3)
         }`,
       );
-      const warning = measuring && steps === 2 &&
+      const warning = measuring &&
         slowRunWarning(lastRead - previousRead, run, plan, options);
       if (warning) {
         progress.finish();
