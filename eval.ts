@@ -15,7 +15,7 @@ import { InputError } from "./errors.ts";
 import { BACKEND_NAMES, setupBackend } from "./runtime/backend.ts";
 import { findCheckpoint, loadCheckpointModel, readTrainingState } from "./training/checkpoint.ts";
 import { evaluate } from "./training/evaluate.ts";
-import { microBatchLimit } from "./training/memory.ts";
+import { evaluationBatchSize } from "./training/memory.ts";
 import { formatEvaluation } from "./training/report.ts";
 
 const HELP = `Evaluate a trained run on the test set.
@@ -62,7 +62,7 @@ export async function evalCommand(args: string[]): Promise<number> {
     log: (line) => console.error(line),
   });
   const test = takeFirst(dataset.test, limit);
-  const batchSize = batch ?? Math.min(256, microBatchLimit(model, backend.maxBindingBytes));
+  const batchSize = batch ?? evaluationBatchSize(model, backend.maxBindingBytes);
   const started = performance.now();
   const evaluation = await evaluate(model, test, { resize: config.resize, batchSize });
   const seconds = (performance.now() - started) / 1000;

@@ -74,7 +74,12 @@ export { avoidBrokenSplitK } from "./runtime/matmul_fix.ts";
 export { registerConvFilterGradient } from "./runtime/conv_filter_grad.ts";
 export { countCorrect, crossEntropySum, type DropoutPlan, forward } from "./training/forward.ts";
 export { type StepContext, type StepResult, trainStep } from "./training/step.ts";
-export { largestActivationBytes, microBatchLimit, splitEvenly } from "./training/memory.ts";
+export {
+  evaluationBatchSize,
+  largestActivationBytes,
+  microBatchLimit,
+  splitEvenly,
+} from "./training/memory.ts";
 export { createOptimizer, OPTIMIZER_NAMES } from "./training/optimizer.ts";
 export {
   type EpochProgress,

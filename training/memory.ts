@@ -36,3 +36,11 @@ export function splitEvenly(count: number, limit: number): number[] {
     (_, i) => base + (i < count % parts ? 1 : 0),
   );
 }
+
+/** Largest batch used for evaluation. */
+const EVAL_BATCH_LIMIT = 256;
+
+/** Examples per forward pass when evaluating: as many as the device allows, at most 256. */
+export function evaluationBatchSize(model: tf.Sequential, maxBindingBytes: number): number {
+  return Math.min(microBatchLimit(model, maxBindingBytes), EVAL_BATCH_LIMIT);
+}

@@ -6,7 +6,7 @@ import { buildModel } from "../model/registry.ts";
 import type { BackendInfo } from "../runtime/backend.ts";
 import { type Checkpoint, saveCheckpoint } from "./checkpoint.ts";
 import { evaluate } from "./evaluate.ts";
-import { microBatchLimit, splitEvenly } from "./memory.ts";
+import { evaluationBatchSize, microBatchLimit, splitEvenly } from "./memory.ts";
 import { createOptimizer } from "./optimizer.ts";
 import { formatDuration, Progress } from "./progress.ts";
 import { writeRunFiles } from "./run_files.ts";
@@ -19,8 +19,6 @@ import {
 } from "./state.ts";
 import { trainStep } from "./step.ts";
 
-/** Largest batch used for evaluation. */
-const EVAL_BATCH_LIMIT = 256;
 /** Seconds between reads of the device-side metrics. */
 const METRICS_READ_INTERVAL = 0.5;
 /** Projected run time above which a software adapter earns a warning. */
@@ -110,7 +108,7 @@ function makePlan({ model, state }: Run, options: TrainOptions): Plan {
     testSplit: takeFirst(options.dataset.test, config.testLimit),
     microBatchLimit: limit,
     stepsPerEpoch: batchCount(trainSplit.count, config.batchSize),
-    evalBatch: Math.min(limit, EVAL_BATCH_LIMIT),
+    evalBatch: evaluationBatchSize(model, options.backend.maxBindingBytes),
   };
 }
 
