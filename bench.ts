@@ -15,7 +15,7 @@ import { gatherBatch, shuffledOrder } from "./data/batches.ts";
 import { openDataset } from "./data/source.ts";
 import { resizeBatch } from "./data/resize.ts";
 import { buildModel, checkResize, MODEL_NAMES, MODELS } from "./model/registry.ts";
-import { BACKEND_NAMES, setupBackend } from "./runtime/backend.ts";
+import { BACKEND_CHOICES, setupBackend } from "./runtime/backend.ts";
 import { microBatchLimit, splitEvenly } from "./training/memory.ts";
 import { createOptimizer } from "./training/optimizer.ts";
 import { trainStep } from "./training/step.ts";
@@ -31,7 +31,7 @@ Usage: deno task bench [flags]
   --batch N         examples per step (default 128)
   --steps N         timed steps after the first one (default 3; 0: data pipeline only)
   --data-batches N  batches timed in the data pipeline benchmark (default 10)
-  --backend NAME    webgpu (default) or cpu
+  --backend NAME    auto (default: webgpu on a hardware GPU, else wasm), webgpu, wasm, cpu
   --data-dir DIR    folder holding the dataset's four .gz files
   --torch-script F  also run the PyTorch reference F (e.g. ../shared/reference/torch_alexnet.py)
                     with /usr/bin/python3 and the same resize, batch and steps, and print the ratio
@@ -99,7 +99,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   const dataBatches = integerFlag("data-batches", values["data-batches"] ?? "10");
   const started = performance.now();
   const backend = await setupBackend(
-    choiceFlag("backend", values.backend ?? "webgpu", BACKEND_NAMES),
+    choiceFlag("backend", values.backend ?? "auto", BACKEND_CHOICES),
   );
   const dataset = await openDataset({ dataDir: values["data-dir"] });
   console.log(`device: ${backend.description}${backend.software ? " (software adapter)" : ""}`);
@@ -150,6 +150,9 @@ export async function benchCommand(args: string[]): Promise<number> {
         network.countParams().toLocaleString("en-US")
       } parameters, micro-batches ${parts.join("+")}`,
     );
+    const firstStepLabel = backend.name === "webgpu"
+      ? "first step (compiles shaders)"
+      : "first step";
     const stepTimes: number[] = [];
     let firstStep = 0;
     let firstStepDone = 0;
@@ -166,9 +169,9 @@ export async function benchCommand(args: string[]): Promise<number> {
         stepTimes.push(seconds);
       }
       console.log(
-        `${i === 0 ? "first step (compiles shaders)" : `step ${i}`}: ${
-          seconds.toFixed(2)
-        } s, loss ${loss.toFixed(4)}`,
+        `${i === 0 ? firstStepLabel : `step ${i}`}: ${seconds.toFixed(2)} s, loss ${
+          loss.toFixed(4)
+        }`,
       );
     }
     const stepSeconds = median(stepTimes);

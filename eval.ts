@@ -12,7 +12,7 @@ import { downloadProgressPrinter } from "./cli/download_progress.ts";
 import { takeFirst } from "./data/load.ts";
 import { openDataset } from "./data/source.ts";
 import { InputError } from "./errors.ts";
-import { BACKEND_NAMES, setupBackend } from "./runtime/backend.ts";
+import { BACKEND_CHOICES, setupBackend } from "./runtime/backend.ts";
 import { findCheckpoint, loadCheckpointModel, readTrainingState } from "./training/checkpoint.ts";
 import { evaluate } from "./training/evaluate.ts";
 import { evaluationBatchSize } from "./training/memory.ts";
@@ -25,7 +25,7 @@ Usage: deno task eval RUN_DIR [flags]
   --limit N          evaluate on the first N test images only
   --batch N          images per forward pass (default: as large as the device allows, at most 256)
   --data-dir DIR     folder holding the dataset's four .gz files
-  --backend NAME     webgpu (default) or cpu
+  --backend NAME     auto (default: webgpu on a hardware GPU, else wasm), webgpu, wasm, cpu
   --json             print one JSON object instead of the report
   --help             this text`;
 
@@ -48,7 +48,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   if (positionals.length !== 1) {
     throw new InputError("give exactly one run folder: deno task eval RUN_DIR (see --help)");
   }
-  const backendName = choiceFlag("backend", values.backend ?? "webgpu", BACKEND_NAMES);
+  const backendName = choiceFlag("backend", values.backend ?? "auto", BACKEND_CHOICES);
   const limit = values.limit === undefined ? undefined : integerFlag("limit", values.limit);
   const batch = values.batch === undefined ? undefined : integerFlag("batch", values.batch);
   const dir = await findCheckpoint(positionals[0]);

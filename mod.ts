@@ -51,11 +51,14 @@ export {
 } from "./data/batches.ts";
 export { mixSeed, seededRandom } from "./data/random.ts";
 export {
-  BACKEND_NAMES,
+  BACKEND_CHOICES,
+  type BackendChoice,
   type BackendInfo,
   type BackendName,
+  fastestBackend,
   hasWebGPUAdapter,
   setupBackend,
+  setupWasm,
   setupWebGPU,
 } from "./runtime/backend.ts";
 export { ALEXNET_MIN_RESIZE, alexnetFeatureSide, buildAlexNet } from "./model/alexnet.ts";

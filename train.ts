@@ -13,7 +13,7 @@ import { openDataset } from "./data/source.ts";
 import { InputError } from "./errors.ts";
 import { buildModel, checkResize, MODEL_NAMES, MODELS } from "./model/registry.ts";
 import { formatSummary } from "./model/summary.ts";
-import { BACKEND_NAMES, setupBackend } from "./runtime/backend.ts";
+import { BACKEND_CHOICES, setupBackend } from "./runtime/backend.ts";
 import { loadCheckpoint } from "./training/checkpoint.ts";
 import { OPTIMIZER_NAMES } from "./training/optimizer.ts";
 import type { TrainConfig } from "./training/state.ts";
@@ -37,7 +37,7 @@ Usage: deno task train [flags]
   --data-dir DIR      folder holding the four .gz files (default: cache, then /usr/share/datasets)
   --out DIR           run folder to create (default runs/MODEL-DATE-TIME)
   --resume DIR        continue the run in DIR from its last checkpoint (--epochs may extend it)
-  --backend NAME      webgpu (default) or cpu
+  --backend NAME      auto (default: webgpu on a hardware GPU, else wasm), webgpu, wasm, cpu
   --summary           print the model's layers and exit
   --help              this text
 
@@ -105,7 +105,7 @@ export async function trainCommand(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const backendName = choiceFlag("backend", values.backend ?? "webgpu", BACKEND_NAMES);
+  const backendName = choiceFlag("backend", values.backend ?? "auto", BACKEND_CHOICES);
   if (values.resume !== undefined) {
     const fixed = FIXED_ON_RESUME.find((name) => values[name] !== undefined);
     if (fixed) {

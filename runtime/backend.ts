@@ -1,14 +1,23 @@
 import * as tf from "@tensorflow/tfjs";
 import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import wasmSimdBinary from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm" with {
+  type: "bytes",
+};
 import { InputError } from "../errors.ts";
 import { avoidBrokenSplitK } from "./matmul_fix.ts";
 import { registerConvFilterGradient } from "./conv_filter_grad.ts";
+import { registerWasmConvGradients } from "./wasm_conv_grads.ts";
+import { registerWasmMatMul } from "./wasm_matmul.ts";
 
 /** Which tfjs backend to compute on. */
-export type BackendName = "webgpu" | "cpu";
+export type BackendName = "webgpu" | "wasm" | "cpu";
 
-/** The backend names accepted by `--backend`. */
-export const BACKEND_NAMES: BackendName[] = ["webgpu", "cpu"];
+/** What `--backend` accepts: a backend, or `auto` to pick the fastest one this machine has. */
+export type BackendChoice = BackendName | "auto";
+
+/** The values accepted by `--backend`. */
+export const BACKEND_CHOICES: BackendChoice[] = ["auto", "webgpu", "wasm", "cpu"];
 
 /** What the active backend runs on, for headers and memory planning. */
 export interface BackendInfo {
@@ -92,10 +101,76 @@ export async function setupWebGPU(): Promise<BackendInfo> {
   return webgpu;
 }
 
-/** Makes `name` the active tfjs backend and describes it. */
-export async function setupBackend(name: BackendName): Promise<BackendInfo> {
+/**
+ * Largest tensor planned on the wasm backend: its memory is one 4 GiB heap
+ * holding every activation kept for the backward pass, so micro-batches are
+ * sized to keep the largest activation at 256 MiB.
+ */
+const WASM_TENSOR_BYTES = 256 * 2 ** 20;
+
+/**
+ * The wasm binary, imported as bytes so that bundles and compiled binaries
+ * carry it, handed to tfjs as a blob URL (once). tfjs asks for a map of all
+ * three builds; only the SIMD one can load here (Deno's V8 has SIMD, and
+ * tfjs turns threads off under Node compatibility), so all three names
+ * point at it.
+ */
+let wasmBinaryUrl: string | undefined;
+
+/**
+ * Makes tfjs's wasm backend (XNNPACK kernels, one thread) active, completed
+ * with the convolution gradients it lacks and a matrix product that stays
+ * on XNNPACK's fast path.
+ */
+export async function setupWasm(): Promise<BackendInfo> {
+  if (wasmBinaryUrl === undefined) {
+    wasmBinaryUrl = URL.createObjectURL(new Blob([wasmSimdBinary], { type: "application/wasm" }));
+    setWasmPaths(
+      {
+        "tfjs-backend-wasm-simd.wasm": wasmBinaryUrl,
+        "tfjs-backend-wasm.wasm": wasmBinaryUrl,
+        "tfjs-backend-wasm-threaded-simd.wasm": wasmBinaryUrl,
+      },
+      true,
+    );
+  }
+  registerWasmConvGradients();
+  registerWasmMatMul();
+  const global = globalThis as { __dirname?: string };
+  // Emscripten's loader, once inlined by `deno bundle` or `deno compile --bundle`, reads a
+  // global `__dirname` to find the binary; it gets a blob URL instead, so any value will do.
+  const lent = global.__dirname === undefined;
+  if (lent) global.__dirname = ".";
+  const started = await tf.setBackend("wasm");
+  if (lent) delete global.__dirname;
+  if (!started) {
+    throw new Error("the wasm backend failed to start: use --backend webgpu or --backend cpu");
+  }
+  return {
+    name: "wasm",
+    description: "tfjs wasm backend (XNNPACK, SIMD, one thread)",
+    software: true,
+    maxBindingBytes: WASM_TENSOR_BYTES,
+  };
+}
+
+/**
+ * The fastest backend this machine has: WebGPU on a hardware adapter,
+ * otherwise wasm (on lavapipe, the software Vulkan driver, wasm trains
+ * AlexNet about N times faster than WebGPU; see README).
+ */
+export async function fastestBackend(): Promise<BackendName> {
+  const adapter = await navigator.gpu?.requestAdapter({ powerPreference: "high-performance" });
+  const info = adapter?.info as (GPUAdapterInfo & { isFallbackAdapter?: boolean }) | undefined;
+  return adapter && !info?.isFallbackAdapter ? "webgpu" : "wasm";
+}
+
+/** Makes the chosen backend active (`auto`: the fastest this machine has) and describes it. */
+export async function setupBackend(choice: BackendChoice): Promise<BackendInfo> {
   tf.enableProdMode();
+  const name = choice === "auto" ? await fastestBackend() : choice;
   if (name === "webgpu") return await setupWebGPU();
+  if (name === "wasm") return await setupWasm();
   await tf.setBackend("cpu");
   return {
     name: "cpu",

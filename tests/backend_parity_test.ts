@@ -6,8 +6,8 @@ import { hasWebGPUAdapter, setupBackend } from "../runtime/backend.ts";
 import { crossEntropySum, forward } from "../training/forward.ts";
 
 /**
- * Largest |webgpu − cpu| relative to the largest |cpu| of each tensor. The
- * two backends sum in different orders in float32 (measured: up to 3e-6); 1e-5 of the tensor's
+ * Largest |other − cpu| relative to the largest |cpu| of each tensor. The
+ * backends sum in different orders in float32 (measured: up to 3e-6); 1e-5 of the tensor's
  * scale leaves room for that and catches any wrong index or formula.
  */
 const TOLERANCE = 1e-5;
@@ -30,37 +30,41 @@ async function logitsAndGradients(model: tf.Sequential, images: tf.Tensor4D, lab
 
 const noAdapter = !(await hasWebGPUAdapter());
 
-Deno.test({
-  name:
-    `AlexNet at 67: WebGPU forward and gradients equal the CPU backend's (relative error ≤ ${TOLERANCE})`,
-  ignore: noAdapter,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    await setupBackend("cpu");
-    const model = buildModel("alexnet", { resize: 67, seed: 11 });
-    const random = seededRandom(2);
-    const images = tf.tensor4d(Float32Array.from({ length: 4 * 67 * 67 }, () => random()), [
-      4,
-      67,
-      67,
-      1,
-    ]);
-    const labels = tf.tensor1d([3, 1, 4, 1], "int32");
-    const cpu = await logitsAndGradients(model, images, labels);
-    await setupBackend("webgpu");
-    const gpu = await logitsAndGradients(model, images, labels);
-    const errors = Object.keys(cpu).map((name) =>
-      [name, relativeError(gpu[name], cpu[name])] as const
-    );
-    const bad = errors.filter(([, error]) => !(error <= TOLERANCE));
-    assert(
-      bad.length === 0,
-      `over tolerance: ${bad.map(([n, e]) => `${n} ${e.toExponential(2)}`).join(", ")}`,
-    );
-    console.log(`worst relative error: ${Math.max(...errors.map(([, e]) => e)).toExponential(2)}`);
-    tf.dispose([images, labels]);
-    model.dispose();
-    await setupBackend("cpu");
-  },
-});
+for (const backend of ["webgpu", "wasm"] as const) {
+  Deno.test({
+    name:
+      `AlexNet at 67: ${backend} forward and gradients equal the CPU backend's (relative error ≤ ${TOLERANCE})`,
+    ignore: backend === "webgpu" && noAdapter,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async () => {
+      await setupBackend("cpu");
+      const model = buildModel("alexnet", { resize: 67, seed: 11 });
+      const random = seededRandom(2);
+      const images = tf.tensor4d(Float32Array.from({ length: 4 * 67 * 67 }, () => random()), [
+        4,
+        67,
+        67,
+        1,
+      ]);
+      const labels = tf.tensor1d([3, 1, 4, 1], "int32");
+      const cpu = await logitsAndGradients(model, images, labels);
+      await setupBackend(backend);
+      const other = await logitsAndGradients(model, images, labels);
+      const errors = Object.keys(cpu).map((name) =>
+        [name, relativeError(other[name], cpu[name])] as const
+      );
+      const bad = errors.filter(([, error]) => !(error <= TOLERANCE));
+      assert(
+        bad.length === 0,
+        `over tolerance: ${bad.map(([n, e]) => `${n} ${e.toExponential(2)}`).join(", ")}`,
+      );
+      console.log(
+        `worst relative error: ${Math.max(...errors.map(([, e]) => e)).toExponential(2)}`,
+      );
+      tf.dispose([images, labels]);
+      model.dispose();
+      await setupBackend("cpu");
+    },
+  });
+}

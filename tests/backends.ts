@@ -10,17 +10,17 @@ if (!webgpuAvailable) {
 /** True when this machine has a WebGPU adapter. */
 export const hasAdapter = webgpuAvailable;
 
-/** The faster backend here: WebGPU when an adapter exists, else the CPU backend. */
-export function fastestBackend(): Promise<BackendInfo> {
-  return setupBackend(webgpuAvailable ? "webgpu" : "cpu");
+/** The backend `--backend auto` picks here (what a user of this machine trains on). */
+export function autoBackend(): Promise<BackendInfo> {
+  return setupBackend("auto");
 }
 
 /**
- * Registers one `Deno.test` per backend (cpu, and webgpu when an adapter
+ * Registers one `Deno.test` per backend (cpu, wasm, and webgpu when an adapter
  * exists: otherwise the test is shown as ignored and a warning is printed).
  */
 export function testOnBackends(name: string, fn: () => Promise<void>): void {
-  for (const backend of ["cpu", "webgpu"] as const) {
+  for (const backend of ["cpu", "wasm", "webgpu"] as const) {
     Deno.test({
       name: `${name} [${backend}]`,
       ignore: backend === "webgpu" && !webgpuAvailable,

@@ -8,7 +8,7 @@ import { InputError } from "../errors.ts";
 import { findCheckpoint, loadCheckpoint, loadCheckpointModel } from "../training/checkpoint.ts";
 import type { TrainConfig } from "../training/state.ts";
 import { train } from "../training/train.ts";
-import { fastestBackend } from "./backends.ts";
+import { autoBackend } from "./backends.ts";
 import { hasRealData, REAL_DATA_DIR, serveDirectory } from "./helpers.ts";
 
 const dataset: Dataset | undefined = hasRealData()
@@ -36,7 +36,7 @@ async function tinyRun(): Promise<string> {
   const { model } = await train({
     runDir,
     dataset: dataset!,
-    backend: await fastestBackend(),
+    backend: await autoBackend(),
     config,
   });
   model.dispose();
@@ -51,7 +51,7 @@ Deno.test({
   ...options,
   name: "a checkpoint loads back, over HTTP too, and predicts exactly as the trained model",
   fn: async () => {
-    const backend = await fastestBackend();
+    const backend = await autoBackend();
     const runDir = await Deno.makeTempDir();
     const { model } = await train({
       runDir,
@@ -84,7 +84,7 @@ Deno.test({
   name:
     "resuming after interruptions (mid epoch 1 and mid epoch 2) gives the uninterrupted run's weights exactly",
   fn: async () => {
-    const backend = await fastestBackend();
+    const backend = await autoBackend();
     const straightDir = await Deno.makeTempDir();
     const straight = await train({
       runDir: straightDir,

@@ -2,9 +2,6 @@ import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
 import { meaningfulLines, runTask, taskCommand } from "./cli.ts";
 import { hasRealData } from "./helpers.ts";
-import { hasAdapter } from "./backends.ts";
-
-const backend = hasAdapter ? "webgpu" : "cpu";
 const realData = hasRealData();
 
 async function expectInputError(
@@ -47,7 +44,7 @@ Deno.test("bad flags: one line naming the flag, exit 2", async () => {
   await expectInputError(
     "train",
     ["--backend", "metal"],
-    "--backend metal: must be one of webgpu, cpu",
+    "--backend metal: must be one of auto, webgpu, wasm, cpu",
   );
   await expectInputError(
     "eval",
@@ -100,7 +97,7 @@ Deno.test({
       "--model",
       "lenet-relu",
       "--limit",
-      "1600",
+      "16000",
       "--test-limit",
       "200",
       "--batch",
@@ -109,8 +106,6 @@ Deno.test({
       "1",
       "--out",
       runDir,
-      "--backend",
-      backend,
     ]).spawn();
     const decoder = new TextDecoder();
     let stdout = "";
@@ -134,14 +129,14 @@ Deno.test({
     );
     const state = JSON.parse(await Deno.readTextFile(join(runDir, "checkpoint", "state.json")));
     assert(
-      state.epoch === 0 && state.batch > 0 && state.batch < 50,
+      state.epoch === 0 && state.batch > 0 && state.batch < 500,
       `state after Ctrl-C: ${state.epoch}/${state.batch}`,
     );
 
-    const resumed = await runTask("train", ["--resume", runDir, "--backend", backend]);
+    const resumed = await runTask("train", ["--resume", runDir]);
     assertEquals(resumed.code, 0, resumed.stderr);
     assert(
-      resumed.stdout.includes(`resuming at epoch 1, step ${state.batch + 1} of 50`),
+      resumed.stdout.includes(`resuming at epoch 1, step ${state.batch + 1} of 500`),
       resumed.stdout,
     );
     assert(
@@ -154,12 +149,12 @@ Deno.test({
     );
     assert((await Deno.readTextFile(join(runDir, "curves.svg"))).startsWith("<svg"), "no chart");
 
-    const report = await runTask("eval", [runDir, "--limit", "100", "--backend", backend]);
+    const report = await runTask("eval", [runDir, "--limit", "100"]);
     assertEquals(report.code, 0, report.stderr);
     for (const text of ["accuracy", "T-shirt/top", "Ankle boot", "confusion matrix"]) {
       assert(report.stdout.includes(text), `eval output lacks ${text}: ${report.stdout}`);
     }
-    const json = await runTask("eval", [runDir, "--limit", "100", "--json", "--backend", backend]);
+    const json = await runTask("eval", [runDir, "--limit", "100", "--json"]);
     const result = JSON.parse(json.stdout);
     assertEquals(result.count, 100);
     assertEquals(result.confusion.flat().reduce((a: number, b: number) => a + b, 0), 100);

@@ -3,7 +3,6 @@ import { assert, assertEquals } from "./assert.ts";
 import { meaningfulLines, ROOT, taskArgs } from "./cli.ts";
 import { hasRealData } from "./helpers.ts";
 import { BUNDLE_FLAGS } from "../compile.ts";
-import { hasAdapter } from "./backends.ts";
 
 const permissions = (task: string) => taskArgs(task).filter((arg) => arg.startsWith("--allow-"));
 
@@ -53,7 +52,7 @@ Deno.test("deno task compile resolves the whole module graph into a binary (DENO
 
 Deno.test({
   name:
-    "the bundled app trains and evaluates with exactly the baked-in permissions, paths relative to the cwd",
+    "the bundled app trains and evaluates (wasm binary embedded) with exactly the baked-in permissions, paths relative to the cwd",
   ignore: !hasRealData(),
   fn: async () => {
     const work = await Deno.makeTempDir();
@@ -74,15 +73,13 @@ Deno.test({
       "1",
       "--out",
       "run",
-      "--backend",
-      hasAdapter ? "webgpu" : "cpu",
     );
     assertEquals(trained.code, 0, trained.text);
     assert(
       (await Deno.stat(join(work, "run", "checkpoint", "model.json"))).isFile,
       "no checkpoint in the cwd",
     );
-    const evaluated = await app("eval", "run", "--limit", "32", "--json", "--backend", "cpu");
+    const evaluated = await app("eval", "run", "--limit", "32", "--json");
     assertEquals(evaluated.code, 0, evaluated.text);
     assert(evaluated.text.includes('"count":32'), evaluated.text);
     const refused = await app("fly");

@@ -17,7 +17,16 @@ const noAdapter = !(await hasWebGPUAdapter());
 const dataset: Dataset | undefined = hasRealData()
   ? await loadDataset(DATASETS["fashion-mnist"], REAL_DATA_DIR)
   : undefined;
-const needs = { ignore: noAdapter || !dataset, sanitizeOps: false, sanitizeResources: false };
+/** The training tests run on wasm (what `auto` picks without a GPU) and on WebGPU. */
+const BACKENDS = ["wasm", "webgpu"] as const;
+
+function needs(backend: (typeof BACKENDS)[number]) {
+  return {
+    ignore: (backend === "webgpu" && noAdapter) || !dataset,
+    sanitizeOps: false,
+    sanitizeResources: false,
+  };
+}
 
 /** The quick recipe on a subset: lenet-relu, Adam 1e-3, batch 64. */
 const LENET_SUBSET: TrainConfig = {
@@ -33,36 +42,38 @@ const LENET_SUBSET: TrainConfig = {
   testLimit: 1000,
 };
 
-Deno.test({
-  ...needs,
-  name:
-    "LeNet (ReLU) learns on 4,000 real images: test accuracy ≥ 0.6 after 2 epochs, no tensor leak",
-  fn: async () => {
-    // Measured on lavapipe with seed 0: loss 1.68 then 0.95, test accuracy 0.56 then 0.686
-    // (chance is 0.1). 0.6 leaves room for another adapter's rounding, not for a model
-    // that does not learn.
-    const backend = await setupBackend("webgpu");
-    const runDir = await Deno.makeTempDir();
-    const tensorCounts: number[] = [];
-    const result = await train({
-      runDir,
-      dataset: dataset!,
-      backend,
-      config: LENET_SUBSET,
-      onStep: () => tensorCounts.push(tf.memory().numTensors),
-    });
-    const [first, second] = result.state.history;
-    assert(second.testAccuracy >= 0.6, `test accuracy ${second.testAccuracy}`);
-    assert(second.loss < first.loss && second.loss < 1.2, `losses ${first.loss}, ${second.loss}`);
-    const steady = tensorCounts.slice(1);
-    assert(
-      steady.every((count) => count === steady[0]),
-      `tensor count drifts: ${steady.join(",")}`,
-    );
-    result.model.dispose();
-    await Deno.remove(runDir, { recursive: true });
-  },
-});
+for (const backend of BACKENDS) {
+  Deno.test({
+    ...needs(backend),
+    name:
+      `LeNet (ReLU) learns on 4,000 real images: test accuracy ≥ 0.6 after 2 epochs, no tensor leak [${backend}]`,
+    fn: async () => {
+      // Measured on lavapipe with seed 0: loss 1.68 then 0.95, test accuracy 0.56 then 0.686
+      // (chance is 0.1). 0.6 leaves room for another adapter's rounding, not for a model
+      // that does not learn.
+      const info = await setupBackend(backend);
+      const runDir = await Deno.makeTempDir();
+      const tensorCounts: number[] = [];
+      const result = await train({
+        runDir,
+        dataset: dataset!,
+        backend: info,
+        config: LENET_SUBSET,
+        onStep: () => tensorCounts.push(tf.memory().numTensors),
+      });
+      const [first, second] = result.state.history;
+      assert(second.testAccuracy >= 0.6, `test accuracy ${second.testAccuracy}`);
+      assert(second.loss < first.loss && second.loss < 1.2, `losses ${first.loss}, ${second.loss}`);
+      const steady = tensorCounts.slice(1);
+      assert(
+        steady.every((count) => count === steady[0]),
+        `tensor count drifts: ${steady.join(",")}`,
+      );
+      result.model.dispose();
+      await Deno.remove(runDir, { recursive: true });
+    },
+  });
+}
 
 async function batchLoss(
   model: tf.Sequential,
@@ -75,57 +86,62 @@ async function batchLoss(
   return value;
 }
 
-Deno.test({
-  ...needs,
-  name: "AlexNet at 67 drives the loss on one fixed batch of 8 well down in 12 steps",
-  fn: async () => {
-    await setupBackend("webgpu");
-    const model = buildModel("alexnet", { resize: 67, seed: 0 });
-    const optimizer = createOptimizer("adam", 5e-4);
-    const batch = gatherBatch(dataset!.train, [0, 1, 2, 3, 4, 5, 6, 7]);
-    const context = { model, optimizer, resize: 67, microBatchLimit: 8 };
-    const images = resizeBatch(batch.images, 8, 67);
-    const labels = tf.tensor1d(batch.labels, "int32");
-    const before = await batchLoss(model, images, labels);
-    for (let step = 0; step < 12; step++) {
-      const result = trainStep(context, batch, step);
-      tf.dispose([result.lossSum, result.correct]);
-    }
-    const after = await batchLoss(model, images, labels);
-    // Measured on lavapipe: 2.30 → 1.44 (eval mode, dropout off); 0.75 leaves room for rounding.
-    assert(before > 2.1 && after < 0.75 * before, `loss ${before} → ${after}`);
-    tf.dispose([images, labels]);
-    model.dispose();
-  },
-});
-
-Deno.test({
-  ...needs,
-  name: "micro-batched gradients (with dropout) equal the full batch's",
-  fn: async () => {
-    await setupBackend("webgpu");
-    const batch = gatherBatch(dataset!.train, [10, 11, 12, 13, 14, 15, 16, 17]);
-    const gradients: Float32Array[][] = [];
-    for (const microBatchLimit of [8, 3]) {
-      const model = buildModel("alexnet", { resize: 67, seed: 1 });
-      let captured: tf.Tensor[] = [];
-      const optimizer = {
-        applyGradients: (grads: tf.NamedTensorMap) => {
-          captured = Object.values(grads).map((g) => g.clone());
-        },
-      } as unknown as tf.Optimizer;
-      const result = trainStep({ model, optimizer, resize: 67, microBatchLimit }, batch, 42);
-      gradients.push(
-        await Promise.all(captured.map(async (g) => (await g.data()) as Float32Array)),
-      );
-      tf.dispose([result.lossSum, result.correct, ...captured]);
+for (const backend of BACKENDS) {
+  Deno.test({
+    ...needs(backend),
+    name:
+      `AlexNet at 67 drives the loss on one fixed batch of 8 well down in 12 steps [${backend}]`,
+    fn: async () => {
+      await setupBackend(backend);
+      const model = buildModel("alexnet", { resize: 67, seed: 0 });
+      const optimizer = createOptimizer("adam", 5e-4);
+      const batch = gatherBatch(dataset!.train, [0, 1, 2, 3, 4, 5, 6, 7]);
+      const context = { model, optimizer, resize: 67, microBatchLimit: 8 };
+      const images = resizeBatch(batch.images, 8, 67);
+      const labels = tf.tensor1d(batch.labels, "int32");
+      const before = await batchLoss(model, images, labels);
+      for (let step = 0; step < 12; step++) {
+        const result = trainStep(context, batch, step);
+        tf.dispose([result.lossSum, result.correct]);
+      }
+      const after = await batchLoss(model, images, labels);
+      // Measured on lavapipe and wasm: 2.30 → 1.44 (eval mode, dropout off); 0.75 leaves room for rounding.
+      assert(before > 2.1 && after < 0.75 * before, `loss ${before} → ${after}`);
+      tf.dispose([images, labels]);
       model.dispose();
-    }
-    const [full, split] = gradients;
-    full.forEach((gradient, i) => {
-      assert(gradient.some((g) => g !== 0), `gradient ${i} is zero`);
-      const error = relativeError(split[i], gradient);
-      assert(error <= 1e-5, `gradient ${i}: relative error ${error}`);
-    });
-  },
-});
+    },
+  });
+}
+
+for (const backend of BACKENDS) {
+  Deno.test({
+    ...needs(backend),
+    name: `micro-batched gradients (with dropout) equal the full batch's [${backend}]`,
+    fn: async () => {
+      await setupBackend(backend);
+      const batch = gatherBatch(dataset!.train, [10, 11, 12, 13, 14, 15, 16, 17]);
+      const gradients: Float32Array[][] = [];
+      for (const microBatchLimit of [8, 3]) {
+        const model = buildModel("alexnet", { resize: 67, seed: 1 });
+        let captured: tf.Tensor[] = [];
+        const optimizer = {
+          applyGradients: (grads: tf.NamedTensorMap) => {
+            captured = Object.values(grads).map((g) => g.clone());
+          },
+        } as unknown as tf.Optimizer;
+        const result = trainStep({ model, optimizer, resize: 67, microBatchLimit }, batch, 42);
+        gradients.push(
+          await Promise.all(captured.map(async (g) => (await g.data()) as Float32Array)),
+        );
+        tf.dispose([result.lossSum, result.correct, ...captured]);
+        model.dispose();
+      }
+      const [full, split] = gradients;
+      full.forEach((gradient, i) => {
+        assert(gradient.some((g) => g !== 0), `gradient ${i} is zero`);
+        const error = relativeError(split[i], gradient);
+        assert(error <= 1e-5, `gradient ${i}: relative error ${error}`);
+      });
+    },
+  });
+}

@@ -151,9 +151,9 @@ function slowRunWarning(
   const hint = config.model === QUICK_MODEL
     ? ""
     : ` The quick recipe trains in minutes here: --model ${QUICK_MODEL} (see README.md)`;
-  return `warning: ${options.backend.description} is a software adapter: its first step took ${
+  return `warning: no GPU in use (${options.backend.description}): the first step took ${
     secondsPerStep.toFixed(1)
-  } s (compilation included); at that pace this run needs about ${formatDuration(total)}.${hint}`;
+  } s; at that pace this run needs about ${formatDuration(total)}.${hint}`;
 }
 
 /**
@@ -190,6 +190,8 @@ async function trainEpoch(
       seconds: secondsBefore + progress.elapsed,
     };
     lastRead = progress.elapsed;
+    // The wasm and cpu backends compute synchronously: let the event loop run (Ctrl-C).
+    await new Promise((resolve) => setTimeout(resolve, 0));
   };
   const context = {
     model,

@@ -1,0 +1,171 @@
+import * as tf from "@tensorflow/tfjs";
+
+interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs: tf.NamedAttrMap;
+}
+
+type KernelRunner = (
+  name: string,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap,
+) => tf.TensorInfo;
+
+/** Calls the wasm backend's own kernels directly (no tape, no engine bookkeeping). */
+function wasmKernels(backend: tf.KernelBackend): KernelRunner {
+  return (name, inputs, attrs) => {
+    const kernel = tf.getKernel(name, "wasm");
+    if (kernel === undefined) throw new Error(`the wasm backend has no ${name} kernel`);
+    return kernel.kernelFunc({ inputs, attrs, backend }) as tf.TensorInfo;
+  };
+}
+
+/**
+ * The filter gradient of a 2-D convolution (NHWC) on the wasm backend, which
+ * ships without one, computed as another convolution run by XNNPACK:
+ * dW[kh, kw, ci, co] = Σ over (b, oh, ow) of x[b, oh·s + kh − p, ow·s + kw − p, ci] · dy[b, oh, ow, co]
+ * is the convolution of x viewed as [ci, h, w, b] (the batch becomes the
+ * channels) with dy viewed as [oh, ow, b, co] as its filter, dilated by the
+ * stride. The result [ci, kh', kw', co] is cropped to the filter's size and
+ * transposed back to [kh, kw, ci, co]. XNNPACK slows down when the batch
+ * (its channels here) is long, so the batch is taken in chunks of 16 and the
+ * partial gradients are added.
+ */
+/** Examples per partial filter gradient (XNNPACK at AlexNet's conv2: 24 GFLOP/s at 16, 11 at 128). */
+const FILTER_GRAD_CHUNK = 16;
+
+function conv2DBackpropFilterWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const { strides, pad, dimRoundingMode, filterShape } = attrs as unknown as {
+    strides: [number, number] | number;
+    pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+    dimRoundingMode?: "floor" | "round" | "ceil";
+    filterShape: [number, number, number, number];
+  };
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  const { padInfo, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const [, height, width] = x.shape;
+  const spanHeight = (info.outHeight - 1) * strideHeight;
+  const spanWidth = (info.outWidth - 1) * strideWidth;
+  const padBottom = Math.max(0, filterHeight + spanHeight - height - padInfo.top);
+  const padRight = Math.max(0, filterWidth + spanWidth - width - padInfo.left);
+  const run = wasmKernels(backend);
+  const convolution = {
+    strides: [1, 1],
+    pad: [[0, 0], [padInfo.top, padBottom], [padInfo.left, padRight], [0, 0]],
+    dataFormat: "NHWC",
+    dilations: [strideHeight, strideWidth],
+  } as unknown as tf.NamedAttrMap;
+  const batch = x.shape[0];
+  let sum: tf.TensorInfo | undefined;
+  for (let start = 0; start < batch; start += FILTER_GRAD_CHUNK) {
+    const size = Math.min(FILTER_GRAD_CHUNK, batch - start);
+    const rows = (t: tf.TensorInfo) =>
+      size === batch ? t : run("Slice", { x: t }, {
+        begin: [start, 0, 0, 0],
+        size: [size, ...t.shape.slice(1)],
+      });
+    const xRows = rows(x);
+    const dyRows = rows(dy);
+    const channelsFirst = run("Transpose", { x: xRows }, { perm: [3, 1, 2, 0] });
+    const dyAsFilter = run("Transpose", { x: dyRows }, { perm: [1, 2, 0, 3] });
+    const part = run("Conv2D", { x: channelsFirst, filter: dyAsFilter }, convolution);
+    const total = sum === undefined ? part : run("Add", { a: sum, b: part }, {});
+    for (const temporary of [xRows, dyRows, channelsFirst, dyAsFilter, part, sum]) {
+      if (temporary && temporary !== x && temporary !== dy && temporary !== total) {
+        backend.disposeData(temporary.dataId);
+      }
+    }
+    sum = total;
+  }
+  const cropped = sum!.shape[1] === filterHeight && sum!.shape[2] === filterWidth
+    ? sum!
+    : run("Slice", { x: sum! }, {
+      begin: [0, 0, 0, 0],
+      size: [sum!.shape[0], filterHeight, filterWidth, sum!.shape[3]],
+    });
+  const gradient = run("Transpose", { x: cropped }, { perm: [1, 2, 0, 3] });
+  backend.disposeData(sum!.dataId);
+  if (cropped !== sum) backend.disposeData(cropped.dataId);
+  return gradient;
+}
+
+/** tfjs's own wasm input gradient (a plain loop), kept for strided convolutions. */
+let stridedInputGradient: tf.KernelFunc | undefined;
+
+/**
+ * The input gradient of a stride-1 2-D convolution (NHWC) on the wasm
+ * backend as the forward convolution run by XNNPACK: dy convolved with the
+ * filter turned by 180° and with its channels swapped, padded by
+ * (filter size − 1 − padding) on each side. tfjs's own kernel, a plain
+ * loop about ten times slower, still serves strided convolutions.
+ */
+function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const { strides, pad, dimRoundingMode, inputShape } = attrs as unknown as {
+    strides: [number, number] | number;
+    pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+    dimRoundingMode?: "floor" | "round" | "ceil";
+    inputShape: [number, number, number, number];
+  };
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  const { padInfo, filterHeight, filterWidth } = info;
+  const pads = [
+    filterHeight - 1 - padInfo.top,
+    filterHeight - 1 - padInfo.bottom,
+    filterWidth - 1 - padInfo.left,
+    filterWidth - 1 - padInfo.right,
+  ];
+  if (info.strideHeight !== 1 || info.strideWidth !== 1 || pads.some((p) => p < 0)) {
+    return stridedInputGradient!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
+  const run = wasmKernels(backend);
+  const turned = run("Reverse", { x: filter }, { dims: [0, 1] });
+  const swapped = run("Transpose", { x: turned }, { perm: [0, 1, 3, 2] });
+  const gradient = run("Conv2D", { x: dy, filter: swapped }, {
+    strides: [1, 1],
+    pad: [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]],
+    dataFormat: "NHWC",
+    dilations: [1, 1],
+  });
+  backend.disposeData(turned.dataId);
+  backend.disposeData(swapped.dataId);
+  return gradient;
+}
+
+/**
+ * Completes the wasm backend for training convolutions: registers the filter
+ * gradient it lacks and replaces its input gradient for stride 1 (once).
+ */
+export function registerWasmConvGradients(): void {
+  if (stridedInputGradient !== undefined) return;
+  const original = tf.getKernel("Conv2DBackpropInput", "wasm");
+  if (original === undefined) throw new Error("the wasm backend has no Conv2DBackpropInput kernel");
+  stridedInputGradient = original.kernelFunc;
+  tf.unregisterKernel("Conv2DBackpropInput", "wasm");
+  tf.registerKernel({
+    ...original,
+    kernelFunc: conv2DBackpropInputWasm as unknown as tf.KernelFunc,
+  });
+  tf.registerKernel({
+    kernelName: "Conv2DBackpropFilter",
+    backendName: "wasm",
+    kernelFunc: conv2DBackpropFilterWasm as unknown as tf.KernelFunc,
+  });
+}

@@ -1,0 +1,102 @@
+import * as tf from "@tensorflow/tfjs";
+import { assert, relativeError } from "./assert.ts";
+import { seededRandom } from "../data/random.ts";
+import { setupBackend } from "../runtime/backend.ts";
+
+const random = seededRandom(12);
+
+function uniform(shape: number[]): tf.Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: size }, () => random() * 2 - 1), shape);
+}
+
+type Conv = {
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  stride: number;
+  pad: "same" | "valid" | number;
+};
+
+/**
+ * AlexNet's five convolutions (on smaller images: the CPU backend is slow;
+ * conv1 with 17 examples, more than one 16-example chunk of the filter
+ * gradient), LeNet's two and odd ones (stride 2 and 3, channels not a
+ * multiple of 4, asymmetric "same" padding).
+ */
+const CONVS: Conv[] = [
+  { x: [17, 35, 35, 1], filter: [11, 11, 1, 96], stride: 4, pad: 1 },
+  { x: [1, 7, 7, 96], filter: [5, 5, 96, 256], stride: 1, pad: 2 },
+  { x: [1, 5, 5, 256], filter: [3, 3, 256, 384], stride: 1, pad: 1 },
+  { x: [1, 5, 5, 384], filter: [3, 3, 384, 256], stride: 1, pad: 1 },
+  { x: [3, 28, 28, 1], filter: [5, 5, 1, 6], stride: 1, pad: "same" },
+  { x: [3, 14, 14, 6], filter: [5, 5, 6, 16], stride: 1, pad: "valid" },
+  { x: [3, 10, 9, 5], filter: [3, 2, 5, 7], stride: 2, pad: "same" },
+  { x: [3, 10, 9, 5], filter: [4, 2, 5, 7], stride: 1, pad: "same" },
+  { x: [2, 11, 13, 3], filter: [3, 3, 3, 4], stride: 3, pad: "valid" },
+];
+
+/** The gradients of Σ conv(x, filter) · dy: the two backward kernels' outputs. */
+function gradients(c: Conv, x: tf.Tensor, filter: tf.Tensor, dy: tf.Tensor): tf.Tensor[] {
+  return tf.grads((xs: tf.Tensor, fs: tf.Tensor) =>
+    tf.conv2d(xs as tf.Tensor4D, fs as tf.Tensor4D, c.stride, c.pad).mul(dy).sum()
+  )([x, filter]);
+}
+
+Deno.test({
+  name: "wasm convolution gradients (XNNPACK) equal the CPU backend's (relative error ≤ 1e-4)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    for (const c of CONVS) {
+      await setupBackend("cpu");
+      const x = uniform(c.x);
+      const filter = uniform(c.filter);
+      const dy = uniform(
+        tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, c.stride, c.pad).shape,
+      );
+      const expected = await Promise.all(gradients(c, x, filter, dy).map((g) => g.data()));
+      await setupBackend("wasm");
+      const actual = await Promise.all(gradients(c, x, filter, dy).map((g) => g.data()));
+      ["input", "filter"].forEach((name, i) => {
+        const error = relativeError(actual[i], expected[i]);
+        assert(error <= 1e-4, `x ${c.x}, filter ${c.filter}: ${name} gradient error ${error}`);
+      });
+      tf.dispose([x, filter, dy]);
+    }
+    await setupBackend("cpu");
+  },
+});
+
+/** Both dense layers of AlexNet (narrowed) forward and backward, batched and broadcast products. */
+const PRODUCTS: [number[], number[], boolean, boolean][] = [
+  [[8, 6400], [6400, 512], false, false],
+  [[8, 6400], [8, 512], true, false],
+  [[8, 512], [6400, 512], false, true],
+  [[7, 5], [3, 7], true, true],
+  [[2, 7, 5], [2, 3, 7], true, true],
+  [[2, 5, 7], [7, 3], false, false],
+  [[1, 9, 4], [2, 9, 6], true, false],
+];
+
+Deno.test({
+  name: "wasm matMul with every transpose combination equals the CPU backend's",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    for (const [aShape, bShape, transposeA, transposeB] of PRODUCTS) {
+      await setupBackend("cpu");
+      const a = uniform(aShape);
+      const b = uniform(bShape);
+      const expected = tf.matMul(a, b, transposeA, transposeB);
+      const expectedValues = await expected.data();
+      await setupBackend("wasm");
+      const actual = tf.matMul(a, b, transposeA, transposeB);
+      const error = relativeError(await actual.data(), expectedValues);
+      const label = `${aShape}${transposeA ? "ᵀ" : ""}·${bShape}${transposeB ? "ᵀ" : ""}`;
+      assert(actual.shape.join() === expected.shape.join(), `${label}: shape ${actual.shape}`);
+      assert(error <= 1e-5, `${label}: relative error ${error}`);
+      tf.dispose([a, b, expected, actual]);
+    }
+    await setupBackend("cpu");
+  },
+});
