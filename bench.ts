@@ -19,6 +19,7 @@ import { BACKEND_CHOICES, setupBackend } from "./runtime/backend.ts";
 import { microBatchLimit, splitEvenly } from "./training/memory.ts";
 import { createOptimizer } from "./training/optimizer.ts";
 import { trainStep } from "./training/step.ts";
+import { GradientHelpers, helperCount } from "./training/gradient_helpers.ts";
 import { profileKernels } from "./training/kernel_profile.ts";
 import { InputError } from "./errors.ts";
 
@@ -144,11 +145,16 @@ export async function benchCommand(args: string[]): Promise<number> {
       resize,
       microBatchLimit: limit,
     };
+    const helpers = backend.name === "wasm" && helperCount() > 0
+      ? await GradientHelpers.start({ model, resize, microBatchLimit: limit, count: helperCount() })
+      : undefined;
     const parts = splitEvenly(batchSize, limit);
     console.log(
       `model: ${model}, ${
         network.countParams().toLocaleString("en-US")
-      } parameters, micro-batches ${parts.join("+")}`,
+      } parameters, micro-batches ${parts.join("+")}; ${
+        helpers ? `${helpers.count + 1} threads (main + ${helpers.count} workers)` : "one thread"
+      }`,
     );
     const firstStepLabel = backend.name === "webgpu"
       ? "first step (compiles shaders)"
@@ -158,7 +164,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     let firstStepDone = 0;
     for (let i = 0; i <= steps; i++) {
       const t = performance.now();
-      const outcome = trainStep(context, batchAt(i), i);
+      const outcome = await trainStep({ ...context, helpers }, batchAt(i), i);
       const loss = (await outcome.lossSum.data())[0] / batchSize;
       tf.dispose([outcome.lossSum, outcome.correct]);
       const seconds = (performance.now() - t) / 1000;
@@ -180,11 +186,12 @@ export async function benchCommand(args: string[]): Promise<number> {
         (batchSize / stepSeconds).toFixed(2)
       } images/s; data pipeline ${(100 * dataSeconds / stepSeconds).toFixed(1)}% of a step`,
     );
-    const kernels = await profileKernels(() => {
-      const outcome = trainStep(context, batchAt(steps + 1), steps + 1);
+    helpers?.close();
+    const kernels = await profileKernels(async () => {
+      const outcome = await trainStep(context, batchAt(steps + 1), steps + 1);
       return [outcome.lossSum, outcome.correct];
     });
-    console.log("kernel time of one profiled step (kernels run one at a time):");
+    console.log("kernel time of one profiled step (one thread, kernels run one at a time):");
     for (const kernel of kernels.slice(0, TOP_KERNELS)) {
       console.log(
         `  ${kernel.name.padEnd(28)} ${(kernel.milliseconds / 1000).toFixed(2).padStart(9)} s ${
@@ -195,6 +202,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     Object.assign(result, {
       kernels: kernels.slice(0, TOP_KERNELS),
       microBatches: parts,
+      threads: (helpers?.count ?? 0) + 1,
       firstStepSeconds: firstStep,
       secondsFromStartToFirstStepDone: (firstStepDone - started) / 1000,
       stepSeconds: stepTimes,

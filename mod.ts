@@ -76,7 +76,19 @@ export { formatSummary, type LayerRow, summarizeModel } from "./model/summary.ts
 export { avoidBrokenSplitK } from "./runtime/matmul_fix.ts";
 export { registerConvFilterGradient } from "./runtime/conv_filter_grad.ts";
 export { countCorrect, crossEntropySum, type DropoutPlan, forward } from "./training/forward.ts";
-export { type StepContext, type StepResult, trainStep } from "./training/step.ts";
+export {
+  batchSlice,
+  type GradientContext,
+  type PartGradients,
+  partGradients,
+  type StepContext,
+  type StepResult,
+  trainableVariables,
+  trainStep,
+} from "./training/step.ts";
+export { GradientHelpers, helperCount, type HelperOptions } from "./training/gradient_helpers.ts";
+export { registerWasmConvGradients } from "./runtime/wasm_conv_grads.ts";
+export { registerWasmMatMul } from "./runtime/wasm_matmul.ts";
 export {
   evaluationBatchSize,
   largestActivationBytes,

@@ -148,7 +148,7 @@ export async function setupWasm(): Promise<BackendInfo> {
   }
   return {
     name: "wasm",
-    description: "tfjs wasm backend (XNNPACK, SIMD, one thread)",
+    description: "tfjs wasm backend (XNNPACK, SIMD)",
     software: true,
     maxBindingBytes: WASM_TENSOR_BYTES,
   };

@@ -9,6 +9,7 @@ import { crossEntropySum, forward } from "../training/forward.ts";
 import { resizeBatch } from "../data/resize.ts";
 import { createOptimizer } from "../training/optimizer.ts";
 import { trainStep } from "../training/step.ts";
+import { GradientHelpers } from "../training/gradient_helpers.ts";
 import { train } from "../training/train.ts";
 import type { TrainConfig } from "../training/state.ts";
 import { hasRealData, REAL_DATA_DIR } from "./helpers.ts";
@@ -101,7 +102,7 @@ for (const backend of BACKENDS) {
       const labels = tf.tensor1d(batch.labels, "int32");
       const before = await batchLoss(model, images, labels);
       for (let step = 0; step < 12; step++) {
-        const result = trainStep(context, batch, step);
+        const result = await trainStep(context, batch, step);
         tf.dispose([result.lossSum, result.correct]);
       }
       const after = await batchLoss(model, images, labels);
@@ -116,12 +117,27 @@ for (const backend of BACKENDS) {
 for (const backend of BACKENDS) {
   Deno.test({
     ...needs(backend),
-    name: `micro-batched gradients (with dropout) equal the full batch's [${backend}]`,
+    name:
+      `micro-batched gradients (with dropout), and on wasm those shared with a worker, equal the full batch's [${backend}]`,
     fn: async () => {
       await setupBackend(backend);
       const batch = gatherBatch(dataset!.train, [10, 11, 12, 13, 14, 15, 16, 17]);
+      const helpers = backend === "wasm"
+        ? await GradientHelpers.start({
+          model: "alexnet",
+          resize: 67,
+          microBatchLimit: 8,
+          count: 1,
+        })
+        : undefined;
+      assert(backend !== "wasm" || helpers !== undefined, "the gradient worker did not start");
+      const variants = [{ microBatchLimit: 8 }, { microBatchLimit: 3 }, {
+        microBatchLimit: 8,
+        helpers,
+      }]
+        .filter((variant) => !("helpers" in variant) || variant.helpers);
       const gradients: Float32Array[][] = [];
-      for (const microBatchLimit of [8, 3]) {
+      for (const variant of variants) {
         const model = buildModel("alexnet", { resize: 67, seed: 1 });
         let captured: tf.Tensor[] = [];
         const optimizer = {
@@ -129,18 +145,21 @@ for (const backend of BACKENDS) {
             captured = Object.values(grads).map((g) => g.clone());
           },
         } as unknown as tf.Optimizer;
-        const result = trainStep({ model, optimizer, resize: 67, microBatchLimit }, batch, 42);
+        const result = await trainStep({ model, optimizer, resize: 67, ...variant }, batch, 42);
         gradients.push(
           await Promise.all(captured.map(async (g) => (await g.data()) as Float32Array)),
         );
         tf.dispose([result.lossSum, result.correct, ...captured]);
         model.dispose();
       }
-      const [full, split] = gradients;
+      helpers?.close();
+      const [full, ...others] = gradients;
       full.forEach((gradient, i) => {
         assert(gradient.some((g) => g !== 0), `gradient ${i} is zero`);
-        const error = relativeError(split[i], gradient);
-        assert(error <= 1e-5, `gradient ${i}: relative error ${error}`);
+        others.forEach((other, variant) => {
+          const error = relativeError(other[i], gradient);
+          assert(error <= 1e-5, `variant ${variant + 1}, gradient ${i}: relative error ${error}`);
+        });
       });
     },
   });

@@ -15,7 +15,9 @@ export interface KernelTime {
  * queries when the device has them; on the CPU backend by the wall clock.
  * The profiler runs kernels one at a time, so the total exceeds a normal step.
  */
-export async function profileKernels(work: () => tf.TensorContainer): Promise<KernelTime[]> {
+export async function profileKernels(
+  work: () => tf.TensorContainer | Promise<tf.TensorContainer>,
+): Promise<KernelTime[]> {
   const info = await tf.profile(work);
   tf.dispose(info.result);
   const byName = new Map<string, { calls: number; milliseconds: number }>();

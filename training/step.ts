@@ -2,16 +2,23 @@ import * as tf from "@tensorflow/tfjs";
 import type { Batch } from "../data/batches.ts";
 import { IMAGE_SIZE } from "../data/load.ts";
 import { resizeBatch } from "../data/resize.ts";
-import { countCorrect, crossEntropySum, forward } from "./forward.ts";
+import { countCorrect, crossEntropySum, type DropoutPlan, forward } from "./forward.ts";
+import type { GradientHelpers } from "./gradient_helpers.ts";
 import { splitEvenly } from "./memory.ts";
 
-/** What a training step needs besides the batch. */
-export interface StepContext {
+/** What computing gradients needs besides the examples. */
+export interface GradientContext {
   model: tf.Sequential;
-  optimizer: tf.Optimizer;
   resize: number;
   /** Most examples per micro-batch (see `microBatchLimit`). */
   microBatchLimit: number;
+}
+
+/** What a training step needs besides the batch. */
+export interface StepContext extends GradientContext {
+  optimizer: tf.Optimizer;
+  /** Workers that compute the gradients of shares of each batch in parallel (wasm backend). */
+  helpers?: GradientHelpers;
 }
 
 /** Device-side results of one step, to be accumulated and disposed by the caller. */
@@ -19,6 +26,14 @@ export interface StepResult {
   /** Sum of the per-example losses of the batch. */
   lossSum: tf.Scalar;
   /** Number of examples classified correctly (before the update). */
+  correct: tf.Scalar;
+}
+
+/** Gradients of some examples of a batch, in the order of the model's trainable weights. */
+export interface PartGradients {
+  gradients: tf.Tensor[];
+  /** Sum of these examples' losses divided by the size of the whole batch. */
+  scaledLoss: tf.Scalar;
   correct: tf.Scalar;
 }
 
@@ -30,53 +45,93 @@ function addInto<T extends tf.Tensor>(total: T | undefined, part: T): T {
   return sum;
 }
 
+/** The model's trainable variables, in a fixed order. */
+export function trainableVariables(model: tf.Sequential): tf.Variable[] {
+  return model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+}
+
+/** The examples `[start, start + count)` of a batch, as a batch of their own (no copy). */
+export function batchSlice(batch: Batch, start: number, count: number): Batch {
+  const pixels = IMAGE_SIZE * IMAGE_SIZE;
+  return {
+    images: batch.images.subarray(start * pixels, (start + count) * pixels),
+    labels: batch.labels.subarray(start, start + count),
+    count,
+  };
+}
+
+/**
+ * Gradients of the mean softmax cross-entropy of a whole batch restricted to
+ * `part`, the examples of that batch that `dropout.offset` locates,
+ * accumulated over micro-batches. Adding the parts of a batch gives the
+ * whole batch's gradients, dropout masks included.
+ */
+export function partGradients(
+  context: GradientContext,
+  part: Batch,
+  dropout: DropoutPlan,
+): PartGradients {
+  const { model, resize } = context;
+  const variables = trainableVariables(model);
+  const sums: (tf.Tensor | undefined)[] = variables.map(() => undefined);
+  let scaledLoss: tf.Scalar | undefined;
+  let correct: tf.Scalar | undefined;
+  let start = 0;
+  for (const size of splitEvenly(part.count, context.microBatchLimit)) {
+    const micro = batchSlice(part, start, size);
+    const images = resizeBatch(micro.images, size, resize);
+    const labels = tf.tensor1d(micro.labels, "int32");
+    const plan = { ...dropout, offset: dropout.offset + start };
+    let microCorrect: tf.Scalar | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = forward(model, images, plan);
+      microCorrect = tf.keep(countCorrect(logits, labels));
+      return crossEntropySum(logits, labels).div(dropout.batchSize) as tf.Scalar;
+    }, variables);
+    variables.forEach((variable, i) => {
+      sums[i] = addInto(sums[i], grads[variable.name]);
+    });
+    scaledLoss = addInto(scaledLoss, value);
+    correct = addInto(correct, microCorrect!);
+    tf.dispose([images, labels]);
+    start += size;
+  }
+  return { gradients: sums as tf.Tensor[], scaledLoss: scaledLoss!, correct: correct! };
+}
+
 /**
  * One optimisation step on a batch: the mean softmax cross-entropy over
  * the whole batch, its gradients accumulated over micro-batches (so the
- * update equals the full batch's, dropout masks included), then one
- * optimizer update.
+ * update equals the full batch's, dropout masks included) and, with
+ * helpers, over shares of the batch computed in parallel by workers; then
+ * one optimizer update.
  */
-export function trainStep(
+export async function trainStep(
   context: StepContext,
   batch: Batch,
   dropoutSeed: number,
-): StepResult {
-  const { model, optimizer, resize } = context;
-  const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
-  const pixels = IMAGE_SIZE * IMAGE_SIZE;
-  const gradientSum: tf.NamedTensorMap = {};
-  let lossSum: tf.Scalar | undefined;
-  let correct: tf.Scalar | undefined;
-  let offset = 0;
-  for (const size of splitEvenly(batch.count, context.microBatchLimit)) {
-    const images = resizeBatch(
-      batch.images.subarray(offset * pixels, (offset + size) * pixels),
-      size,
-      resize,
-    );
-    const labels = tf.tensor1d(
-      batch.labels.subarray(offset, offset + size),
-      "int32",
-    );
-    const plan = { seed: dropoutSeed, batchSize: batch.count, offset };
-    let partCorrect: tf.Scalar | undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      const logits = forward(model, images, plan);
-      partCorrect = tf.keep(countCorrect(logits, labels));
-      return crossEntropySum(logits, labels).div(batch.count) as tf.Scalar;
-    }, variables);
-    for (const [name, gradient] of Object.entries(grads)) {
-      gradientSum[name] = addInto(gradientSum[name], gradient);
-    }
-    lossSum = addInto(lossSum, value);
-    correct = addInto(correct, partCorrect!);
-    tf.dispose([images, labels]);
-    offset += size;
+): Promise<StepResult> {
+  const { model, optimizer, helpers } = context;
+  const shares = splitEvenly(
+    batch.count,
+    Math.ceil(batch.count / (1 + (helpers?.count ?? 0))),
+  );
+  const plan = { seed: dropoutSeed, batchSize: batch.count, offset: 0 };
+  const collect = shares.length > 1
+    ? await helpers!.dispatch(trainableVariables(model), batch, shares, plan)
+    : undefined;
+  const own = partGradients(context, batchSlice(batch, 0, shares[0]), plan);
+  let { gradients, scaledLoss, correct } = own;
+  for (const other of collect ? await collect() : []) {
+    gradients = gradients.map((gradient, i) => addInto(gradient, other.gradients[i]));
+    scaledLoss = addInto(scaledLoss, other.scaledLoss);
+    correct = addInto(correct, other.correct);
   }
-  optimizer.applyGradients(gradientSum);
-  tf.dispose(Object.values(gradientSum));
-  const meanLoss = lossSum!;
-  lossSum = meanLoss.mul(batch.count);
-  meanLoss.dispose();
-  return { lossSum, correct: correct! };
+  const named: tf.NamedTensorMap = {};
+  trainableVariables(model).forEach((variable, i) => named[variable.name] = gradients[i]);
+  optimizer.applyGradients(named);
+  tf.dispose(gradients);
+  const lossSum = scaledLoss.mul(batch.count) as tf.Scalar;
+  scaledLoss.dispose();
+  return { lossSum, correct };
 }

@@ -18,6 +18,7 @@ import {
   type TrainingState,
 } from "./state.ts";
 import { trainStep } from "./step.ts";
+import { GradientHelpers, helperCount } from "./gradient_helpers.ts";
 
 /** Seconds between reads of the device-side metrics. */
 const METRICS_READ_INTERVAL = 0.5;
@@ -82,6 +83,8 @@ interface Plan {
   microBatchLimit: number;
   stepsPerEpoch: number;
   evalBatch: number;
+  /** Workers sharing each step on the wasm backend (one per further core). */
+  helpers?: GradientHelpers;
 }
 
 async function prepare(options: TrainOptions): Promise<Run> {
@@ -122,6 +125,11 @@ function planLines({ model, state }: Run, plan: Plan, options: TrainOptions): st
       (options.backend.maxBindingBytes / 2 ** 20).toFixed(0)
     } MiB), gradients accumulated`
     : "";
+  const threads = plan.helpers
+    ? `; each step shared by ${
+      plan.helpers.count + 1
+    } threads (main + ${plan.helpers.count} workers)`
+    : "";
   const lines = [
     `model: ${config.model} at ${config.resize}×${config.resize}, ${
       model.countParams().toLocaleString("en-US")
@@ -129,7 +137,7 @@ function planLines({ model, state }: Run, plan: Plan, options: TrainOptions): st
     `data: ${config.dataset} from ${options.dataset.dir}: ${plan.trainSplit.count} training, ${plan.testSplit.count} test images`,
     `plan: ${config.epochs} epoch${
       config.epochs === 1 ? "" : "s"
-    } × ${plan.stepsPerEpoch} steps of batch ${config.batchSize}${split}`,
+    } × ${plan.stepsPerEpoch} steps of batch ${config.batchSize}${split}${threads}`,
   ];
   if (state.epoch > 0 || state.batch > 0) {
     lines.push(
@@ -198,6 +206,7 @@ async function trainEpoch(
     optimizer,
     resize: config.resize,
     microBatchLimit: plan.microBatchLimit,
+    helpers: plan.helpers,
   };
   const batches = epochBatches(plan.trainSplit, {
     batchSize: config.batchSize,
@@ -207,7 +216,11 @@ async function trainEpoch(
   let steps = stepsBefore;
   let interrupted = false;
   for (const batch of batches) {
-    const result = trainStep(context, batch, mixSeed(config.seed, state.step, DROPOUT_STREAM));
+    const result = await trainStep(
+      context,
+      batch,
+      mixSeed(config.seed, state.step, DROPOUT_STREAM),
+    );
     const sums = [lossSum, correct];
     lossSum = lossSum.add(result.lossSum);
     correct = correct.add(result.correct);
@@ -290,13 +303,26 @@ async function finishEpoch(
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const run = await prepare(options);
   const plan = makePlan(run, options);
-  for (const line of planLines(run, plan, options)) options.log?.(line);
-  const stepsAtStart = run.state.step;
-  while (run.state.epoch < run.state.config.epochs) {
-    const epochStart = { ...run.state.partial };
-    const interrupted = await trainEpoch(run, plan, options, run.state.step - stepsAtStart);
-    if (interrupted) return { model: run.model, state: run.state, interrupted: true };
-    await finishEpoch(run, plan, options, epochStart);
+  const { config } = run.state;
+  if (options.backend.name === "wasm" && helperCount() > 0) {
+    plan.helpers = await GradientHelpers.start({
+      model: config.model,
+      resize: config.resize,
+      microBatchLimit: plan.microBatchLimit,
+      count: helperCount(),
+    });
   }
-  return { model: run.model, state: run.state, interrupted: false };
+  try {
+    for (const line of planLines(run, plan, options)) options.log?.(line);
+    const stepsAtStart = run.state.step;
+    while (run.state.epoch < config.epochs) {
+      const epochStart = { ...run.state.partial };
+      const interrupted = await trainEpoch(run, plan, options, run.state.step - stepsAtStart);
+      if (interrupted) return { model: run.model, state: run.state, interrupted: true };
+      await finishEpoch(run, plan, options, epochStart);
+    }
+    return { model: run.model, state: run.state, interrupted: false };
+  } finally {
+    plan.helpers?.close();
+  }
 }

@@ -1,0 +1,147 @@
+import * as tf from "@tensorflow/tfjs";
+import type { Batch } from "../data/batches.ts";
+import type { ModelName } from "../model/registry.ts";
+import type { DropoutPlan } from "./forward.ts";
+import { batchSlice, type PartGradients } from "./step.ts";
+
+/** Messages to a helper worker. */
+export type HelperRequest =
+  | { kind: "init"; model: ModelName; resize: number; microBatchLimit: number }
+  | { kind: "step"; weights: Float32Array[]; part: Batch; dropout: DropoutPlan };
+
+/** Messages from a helper worker. */
+export type HelperReply =
+  | { kind: "ready" }
+  | { kind: "result"; gradients: Float32Array[]; scaledLoss: number; correct: number }
+  | { kind: "error"; message: string };
+
+/** What the helpers compute on. */
+export interface HelperOptions {
+  model: ModelName;
+  resize: number;
+  microBatchLimit: number;
+  /** How many workers to start. */
+  count: number;
+}
+
+function nextReply(worker: Worker): Promise<HelperReply> {
+  return new Promise((resolve) => {
+    worker.onmessage = (event: MessageEvent<HelperReply>) => resolve(event.data);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      resolve({ kind: "error", message: event.message });
+    };
+  });
+}
+
+function expectResult(reply: HelperReply): Extract<HelperReply, { kind: "result" }> {
+  if (reply.kind !== "result") {
+    throw new Error(
+      `gradient worker failed: ${reply.kind === "error" ? reply.message : reply.kind}`,
+    );
+  }
+  return reply;
+}
+
+/**
+ * Workers, each with its own copy of the model on its own wasm backend,
+ * that compute the gradients of shares of a batch while the main thread
+ * computes its own share: the wasm backend runs on one core, and this is
+ * how a training step uses the others.
+ */
+export class GradientHelpers {
+  private constructor(private readonly workers: Worker[]) {}
+
+  /** Number of workers. */
+  get count(): number {
+    return this.workers.length;
+  }
+
+  /**
+   * Starts `count` workers and loads the model in each. Returns undefined,
+   * after closing any that started, when one cannot start (for instance in
+   * a bundle, which does not carry the worker's module).
+   */
+  static async start(options: HelperOptions): Promise<GradientHelpers | undefined> {
+    const workers: Worker[] = [];
+    try {
+      for (let i = 0; i < options.count; i++) {
+        workers.push(
+          new Worker(new URL("./gradient_worker.ts", import.meta.url), { type: "module" }),
+        );
+      }
+    } catch {
+      workers.forEach((worker) => worker.terminate());
+      return undefined;
+    }
+    const replies = workers.map((worker) => nextReply(worker));
+    workers.forEach((worker) => {
+      const { model, resize, microBatchLimit } = options;
+      worker.postMessage({ kind: "init", model, resize, microBatchLimit } satisfies HelperRequest);
+    });
+    if ((await Promise.all(replies)).some((reply) => reply.kind !== "ready")) {
+      workers.forEach((worker) => worker.terminate());
+      return undefined;
+    }
+    return new GradientHelpers(workers);
+  }
+
+  /**
+   * Sends the current weights and shares 1.. of `batch` (sizes `shares`,
+   * share 0 being the caller's) to the workers. Resolves once they are sent,
+   * to a function that waits for their gradients (not to a promise of them,
+   * which `await` would flatten into waiting now).
+   */
+  async dispatch(
+    variables: tf.Variable[],
+    batch: Batch,
+    shares: number[],
+    dropout: DropoutPlan,
+  ): Promise<() => Promise<PartGradients[]>> {
+    const weights = (await Promise.all(variables.map((v) => v.data()))) as Float32Array[];
+    const replies: Promise<HelperReply>[] = [];
+    let offset = shares[0];
+    shares.slice(1).forEach((size, i) => {
+      const worker = this.workers[i];
+      replies.push(nextReply(worker));
+      // Transferred rather than cloned: one copy of the weights (AlexNet: 187 MB) fewer.
+      const own = i === shares.length - 2 ? weights : weights.map((w) => w.slice());
+      const part = batchSlice(batch, offset, size);
+      const message: HelperRequest = {
+        kind: "step",
+        weights: own,
+        part: { images: part.images.slice(), labels: part.labels.slice(), count: size },
+        dropout: { ...dropout, offset },
+      };
+      worker.postMessage(message, {
+        transfer: [
+          ...own.map((w) => w.buffer as ArrayBuffer),
+          message.part.images.buffer as ArrayBuffer,
+          message.part.labels.buffer as ArrayBuffer,
+        ],
+      });
+      offset += size;
+    });
+    return () =>
+      Promise.all(replies).then((all) =>
+        all.map((reply) => {
+          const { gradients, scaledLoss, correct } = expectResult(reply);
+          return {
+            gradients: gradients.map((values, i) => tf.tensor(values, variables[i].shape)),
+            scaledLoss: tf.scalar(scaledLoss),
+            correct: tf.scalar(correct, "int32"),
+          };
+        })
+      );
+  }
+
+  /** Stops the workers. */
+  close(): void {
+    this.workers.forEach((worker) => worker.terminate());
+  }
+}
+
+/** Workers worth starting on this machine for the wasm backend: one per further core, at most 7. */
+export function helperCount(): number {
+  return Math.min(7, Math.max(0, (navigator.hardwareConcurrency ?? 1) - 1));
+}

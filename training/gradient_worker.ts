@@ -1,0 +1,61 @@
+/**
+ * Worker entry of {@link GradientHelpers}: holds a copy of the model on its
+ * own wasm backend (one more CPU core) and returns the gradients of the
+ * share of each batch it is sent.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { buildModel } from "../model/registry.ts";
+import { setupBackend } from "../runtime/backend.ts";
+import type { HelperReply, HelperRequest } from "./gradient_helpers.ts";
+import { type GradientContext, partGradients, trainableVariables } from "./step.ts";
+
+/** The worker's global scope (Deno types `self` as a window). */
+const scope = self as unknown as {
+  onmessage: (event: MessageEvent<HelperRequest>) => void;
+  postMessage: (message: HelperReply, options?: { transfer: Transferable[] }) => void;
+};
+
+let context: GradientContext | undefined;
+
+async function handle(request: HelperRequest): Promise<[HelperReply, Transferable[]]> {
+  if (request.kind === "init") {
+    await setupBackend("wasm");
+    context = {
+      model: buildModel(request.model, { resize: request.resize, seed: 0 }),
+      resize: request.resize,
+      microBatchLimit: request.microBatchLimit,
+    };
+    return [{ kind: "ready" }, []];
+  }
+  const variables = trainableVariables(context!.model);
+  variables.forEach((variable, i) => {
+    const value = tf.tensor(request.weights[i], variable.shape);
+    variable.assign(value);
+    value.dispose();
+  });
+  const part = partGradients(context!, request.part, request.dropout);
+  const tensors = [...part.gradients, part.scaledLoss, part.correct];
+  const values = await Promise.all(tensors.map((t) => t.data()));
+  tf.dispose(tensors);
+  const gradients = values.slice(0, -2) as Float32Array[];
+  return [
+    {
+      kind: "result",
+      gradients,
+      scaledLoss: values[values.length - 2][0],
+      correct: values[values.length - 1][0],
+    },
+    gradients.map((g) => g.buffer as ArrayBuffer),
+  ];
+}
+
+scope.onmessage = async (event) => {
+  try {
+    const [reply, transfer] = await handle(event.data);
+    scope.postMessage(reply, { transfer });
+  } catch (error) {
+    scope.postMessage({ kind: "error", message: String(error) });
+  }
+};
