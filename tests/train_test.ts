@@ -128,6 +128,7 @@ for (const backend of BACKENDS) {
           resize: 67,
           microBatchLimit: 8,
           count: 1,
+          minShare: 1,
         })
         : undefined;
       assert(backend !== "wasm" || helpers !== undefined, "the gradient worker did not start");
@@ -164,3 +165,46 @@ for (const backend of BACKENDS) {
     },
   });
 }
+
+Deno.test({
+  ...needs("wasm"),
+  name:
+    "LeNet's loss curve over 6 steps on wasm with a worker matches tfjs's CPU backend (unoptimised kernels)",
+  fn: async () => {
+    const losses: number[][] = [];
+    for (const backend of ["cpu", "wasm"] as const) {
+      await setupBackend(backend);
+      const helpers = backend === "wasm"
+        ? await GradientHelpers.start({
+          model: "lenet-relu",
+          resize: 28,
+          microBatchLimit: 32,
+          count: 1,
+          minShare: 1,
+        })
+        : undefined;
+      const model = buildModel("lenet-relu", { resize: 28, seed: 3 });
+      const context = {
+        model,
+        optimizer: createOptimizer("adam", 0.001),
+        resize: 28,
+        microBatchLimit: 32,
+        helpers,
+      };
+      const curve: number[] = [];
+      for (let step = 0; step < 6; step++) {
+        const indices = Array.from({ length: 32 }, (_, i) => step * 32 + i);
+        const result = await trainStep(context, gatherBatch(dataset!.train, indices), step);
+        curve.push((await result.lossSum.data())[0] / 32);
+        tf.dispose([result.lossSum, result.correct]);
+      }
+      helpers?.close();
+      model.dispose();
+      losses.push(curve);
+    }
+    const [cpu, wasm] = losses;
+    const error = relativeError(Float32Array.from(wasm), Float32Array.from(cpu));
+    assert(cpu[5] < cpu[0], `the CPU run does not learn: ${cpu}`);
+    assert(error <= 1e-4, `losses ${wasm} against ${cpu}: relative error ${error}`);
+  },
+});

@@ -112,10 +112,10 @@ export async function trainStep(
   dropoutSeed: number,
 ): Promise<StepResult> {
   const { model, optimizer, helpers } = context;
-  const shares = splitEvenly(
-    batch.count,
-    Math.ceil(batch.count / (1 + (helpers?.count ?? 0))),
-  );
+  const threads = helpers
+    ? Math.min(1 + helpers.count, Math.floor(batch.count / helpers.minShare))
+    : 1;
+  const shares = splitEvenly(batch.count, Math.ceil(batch.count / Math.max(1, threads)));
   const plan = { seed: dropoutSeed, batchSize: batch.count, offset: 0 };
   const collect = shares.length > 1
     ? await helpers!.dispatch(trainableVariables(model), batch, shares, plan)
