@@ -153,7 +153,7 @@ export async function benchCommand(args: string[]): Promise<number> {
       `model: ${model}, ${
         network.countParams().toLocaleString("en-US")
       } parameters, micro-batches ${parts.join("+")}; ${
-        helpers ? `${helpers.count + 1} threads (main + ${helpers.count} workers)` : "one thread"
+        helpers?.describe() ?? "one thread"
       }`,
     );
     const firstStepLabel = backend.name === "webgpu"

@@ -148,6 +148,12 @@ export class GradientHelpers {
       );
   }
 
+  /** "N threads (main + K workers)", for headers. */
+  describe(): string {
+    const count = this.workers.length;
+    return `${count + 1} threads (main + ${count} worker${count === 1 ? "" : "s"})`;
+  }
+
   /** Stops the workers. */
   close(): void {
     this.workers.forEach((worker) => worker.terminate());

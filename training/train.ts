@@ -125,11 +125,7 @@ function planLines({ model, state }: Run, plan: Plan, options: TrainOptions): st
       (options.backend.maxBindingBytes / 2 ** 20).toFixed(0)
     } MiB), gradients accumulated`
     : "";
-  const threads = plan.helpers
-    ? `; each step shared by ${
-      plan.helpers.count + 1
-    } threads (main + ${plan.helpers.count} workers)`
-    : "";
+  const threads = plan.helpers ? `; each step shared by ${plan.helpers.describe()}` : "";
   const lines = [
     `model: ${config.model} at ${config.resize}×${config.resize}, ${
       model.countParams().toLocaleString("en-US")
