@@ -152,9 +152,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     console.log(
       `model: ${model}, ${
         network.countParams().toLocaleString("en-US")
-      } parameters, micro-batches ${parts.join("+")}; ${
-        helpers?.describe() ?? "one thread"
-      }`,
+      } parameters, micro-batches ${parts.join("+")}; ${helpers?.describe() ?? "one thread"}`,
     );
     const firstStepLabel = backend.name === "webgpu"
       ? "first step (compiles shaders)"
