@@ -20,7 +20,8 @@ import type { TrainConfig } from "./training/state.ts";
 import { train } from "./training/train.ts";
 import { downloadProgressPrinter } from "./cli/download_progress.ts";
 
-const HELP = `Train a convolutional network on Fashion-MNIST through WebGPU.
+const HELP =
+  `Train a convolutional network on Fashion-MNIST (WebGPU; wasm on the CPU without a GPU).
 
 Usage: deno task train [flags]
 
