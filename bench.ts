@@ -19,7 +19,7 @@ import { BACKEND_CHOICES, setupBackend } from "./runtime/backend.ts";
 import { microBatchLimit, splitEvenly } from "./training/memory.ts";
 import { createOptimizer } from "./training/optimizer.ts";
 import { trainStep } from "./training/step.ts";
-import { GradientHelpers, helperCount } from "./training/gradient_helpers.ts";
+import { helpersFor } from "./training/gradient_helpers.ts";
 import { profileKernels } from "./training/kernel_profile.ts";
 import { InputError } from "./errors.ts";
 
@@ -145,9 +145,7 @@ export async function benchCommand(args: string[]): Promise<number> {
       resize,
       microBatchLimit: limit,
     };
-    const helpers = backend.name === "wasm" && helperCount() > 0
-      ? await GradientHelpers.start({ model, resize, microBatchLimit: limit, count: helperCount() })
-      : undefined;
+    const helpers = await helpersFor(backend, { model, resize, microBatchLimit: limit });
     const parts = splitEvenly(batchSize, limit);
     console.log(
       `model: ${model}, ${

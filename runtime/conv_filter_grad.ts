@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { convGradientInfo } from "./conv_info.ts";
 
 /** Output tile of one workgroup (rows = filter taps × input channels, columns = output channels). */
 const TILE = 64;
@@ -130,22 +131,10 @@ export function registerConvFilterGradient(): void {
     ...original,
     kernelFunc: (args) => {
       const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-      const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as {
-        strides: [number, number] | number;
-        pad: "valid" | "same" | number;
-        dataFormat: "NHWC" | "NCHW";
-        dimRoundingMode?: "floor" | "round" | "ceil";
-        filterShape: [number, number, number, number];
-      };
-      if (dataFormat === "NCHW" || x.dtype !== "float32") return original.kernelFunc(args);
-      const info = tf.backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number],
-        filterShape,
-        strides,
-        1,
-        pad,
-        dimRoundingMode,
-      );
+      const attrs = args.attrs as tf.NamedAttrMap;
+      const filterShape = attrs.filterShape as number[];
+      if (attrs.dataFormat === "NCHW" || x.dtype !== "float32") return original.kernelFunc(args);
+      const info = convGradientInfo(x.shape, filterShape, attrs);
       const rows = info.filterHeight * info.filterWidth * info.inChannels;
       const columns = info.outChannels;
       const program = new Conv2DFilterGradProgram(filterShape, rows, columns);

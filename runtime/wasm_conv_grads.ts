@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { convGradientInfo } from "./conv_info.ts";
 
 interface KernelArgs {
   inputs: tf.NamedTensorInfoMap;
@@ -21,6 +22,9 @@ function wasmKernels(backend: tf.KernelBackend): KernelRunner {
   };
 }
 
+/** Examples per partial filter gradient (XNNPACK at AlexNet's conv2: 24 GFLOP/s at 16, 11 at 128). */
+const FILTER_GRAD_CHUNK = 16;
+
 /**
  * The filter gradient of a 2-D convolution (NHWC) on the wasm backend, which
  * ships without one, computed as another convolution run by XNNPACK:
@@ -32,25 +36,9 @@ function wasmKernels(backend: tf.KernelBackend): KernelRunner {
  * (its channels here) is long, so the batch is taken in chunks of 16 and the
  * partial gradients are added.
  */
-/** Examples per partial filter gradient (XNNPACK at AlexNet's conv2: 24 GFLOP/s at 16, 11 at 128). */
-const FILTER_GRAD_CHUNK = 16;
-
 function conv2DBackpropFilterWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const { strides, pad, dimRoundingMode, filterShape } = attrs as unknown as {
-    strides: [number, number] | number;
-    pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
-    dimRoundingMode?: "floor" | "round" | "ceil";
-    filterShape: [number, number, number, number];
-  };
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const info = convGradientInfo(x.shape, attrs.filterShape as number[], attrs);
   const { padInfo, strideHeight, strideWidth, filterHeight, filterWidth } = info;
   const [, height, width] = x.shape;
   const spanHeight = (info.outHeight - 1) * strideHeight;
@@ -111,20 +99,7 @@ let stridedInputGradient: tf.KernelFunc | undefined;
 function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
   const { inputs, backend, attrs } = args;
   const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const { strides, pad, dimRoundingMode, inputShape } = attrs as unknown as {
-    strides: [number, number] | number;
-    pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
-    dimRoundingMode?: "floor" | "round" | "ceil";
-    inputShape: [number, number, number, number];
-  };
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const info = convGradientInfo(attrs.inputShape as number[], filter.shape, attrs);
   const { padInfo, filterHeight, filterWidth } = info;
   const pads = [
     filterHeight - 1 - padInfo.top,

@@ -1,7 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Batch } from "../data/batches.ts";
 import type { ModelName } from "../model/registry.ts";
+import type { BackendInfo } from "../runtime/backend.ts";
 import type { DropoutPlan } from "./forward.ts";
+import { splitEvenly } from "./memory.ts";
 import { batchSlice, type PartGradients } from "./step.ts";
 
 /** Messages to a helper worker. */
@@ -71,6 +73,15 @@ export class GradientHelpers {
   }
 
   /**
+   * How a batch of `count` examples is shared out: as many even shares of
+   * at least `minShare` examples as there are threads (main + workers).
+   */
+  shares(count: number): number[] {
+    const threads = Math.max(1, Math.min(1 + this.count, Math.floor(count / this.minShare)));
+    return splitEvenly(count, Math.ceil(count / threads));
+  }
+
+  /**
    * Starts `count` workers and loads the model in each. Returns undefined,
    * after closing any that started, when one cannot start (for instance in
    * a bundle, which does not carry the worker's module).
@@ -100,8 +111,8 @@ export class GradientHelpers {
   }
 
   /**
-   * Sends the current weights and shares 1.. of `batch` (sizes `shares`,
-   * share 0 being the caller's) to the workers. Resolves once they are sent,
+   * Sends the current weights and shares 1.. of `batch` (sizes `shares`
+   * from {@link shares}, share 0 being the caller's) to the workers. Resolves once they are sent,
    * to a function that waits for their gradients (not to a promise of them,
    * which `await` would flatten into waiting now).
    */
@@ -163,4 +174,18 @@ export class GradientHelpers {
 /** Workers worth starting on this machine for the wasm backend: one per further core, at most 7. */
 export function helperCount(): number {
   return Math.min(7, Math.max(0, (navigator.hardwareConcurrency ?? 1) - 1));
+}
+
+/**
+ * Helpers for training on `backend`: on wasm, one worker per further core
+ * (see {@link helperCount}); none on other backends, on one core, or where
+ * the workers cannot start.
+ */
+export async function helpersFor(
+  backend: BackendInfo,
+  options: Omit<HelperOptions, "count">,
+): Promise<GradientHelpers | undefined> {
+  const count = helperCount();
+  if (backend.name !== "wasm" || count === 0) return undefined;
+  return await GradientHelpers.start({ ...options, count });
 }

@@ -112,13 +112,11 @@ export async function trainStep(
   dropoutSeed: number,
 ): Promise<StepResult> {
   const { model, optimizer, helpers } = context;
-  const threads = helpers
-    ? Math.min(1 + helpers.count, Math.floor(batch.count / helpers.minShare))
-    : 1;
-  const shares = splitEvenly(batch.count, Math.ceil(batch.count / Math.max(1, threads)));
+  const variables = trainableVariables(model);
+  const shares = helpers?.shares(batch.count) ?? [batch.count];
   const plan = { seed: dropoutSeed, batchSize: batch.count, offset: 0 };
   const collect = shares.length > 1
-    ? await helpers!.dispatch(trainableVariables(model), batch, shares, plan)
+    ? await helpers!.dispatch(variables, batch, shares, plan)
     : undefined;
   const own = partGradients(context, batchSlice(batch, 0, shares[0]), plan);
   let { gradients, scaledLoss, correct } = own;
@@ -128,7 +126,7 @@ export async function trainStep(
     correct = addInto(correct, other.correct);
   }
   const named: tf.NamedTensorMap = {};
-  trainableVariables(model).forEach((variable, i) => named[variable.name] = gradients[i]);
+  variables.forEach((variable, i) => named[variable.name] = gradients[i]);
   optimizer.applyGradients(named);
   tf.dispose(gradients);
   const lossSum = scaledLoss.mul(batch.count) as tf.Scalar;

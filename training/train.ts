@@ -18,7 +18,7 @@ import {
   type TrainingState,
 } from "./state.ts";
 import { trainStep } from "./step.ts";
-import { GradientHelpers, helperCount } from "./gradient_helpers.ts";
+import { type GradientHelpers, helpersFor } from "./gradient_helpers.ts";
 
 /** Seconds between reads of the device-side metrics. */
 const METRICS_READ_INTERVAL = 0.5;
@@ -300,14 +300,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const run = await prepare(options);
   const plan = makePlan(run, options);
   const { config } = run.state;
-  if (options.backend.name === "wasm" && helperCount() > 0) {
-    plan.helpers = await GradientHelpers.start({
-      model: config.model,
-      resize: config.resize,
-      microBatchLimit: plan.microBatchLimit,
-      count: helperCount(),
-    });
-  }
+  plan.helpers = await helpersFor(options.backend, {
+    model: config.model,
+    resize: config.resize,
+    microBatchLimit: plan.microBatchLimit,
+  });
   try {
     for (const line of planLines(run, plan, options)) options.log?.(line);
     const stepsAtStart = run.state.step;
