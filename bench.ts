@@ -35,7 +35,9 @@ Usage: deno task bench [flags]
   --backend NAME    auto (default: webgpu on a hardware GPU, else wasm), webgpu, wasm, cpu
   --data-dir DIR    folder holding the dataset's four .gz files
   --torch-script F  also run the PyTorch reference F (e.g. ../shared/reference/torch_alexnet.py)
-                    with /usr/bin/python3 and the same resize, batch and steps, and print the ratio
+                    with the same resize, batch and steps, and print the ratio
+  --torch-device D  device for the reference: cpu (default) or cuda
+  --python FILE     interpreter for the reference (default /usr/bin/python3, Debian's)
   --help            this text`;
 
 const FLAGS = {
@@ -47,19 +49,36 @@ const FLAGS = {
   backend: { type: "string" },
   "data-dir": { type: "string" },
   "torch-script": { type: "string" },
+  "torch-device": { type: "string" },
+  python: { type: "string" },
   help: { type: "boolean" },
 } as const;
 
 /** Kernels listed in the breakdown. */
 const TOP_KERNELS = 12;
 
-/** Runs the PyTorch reference script with Debian's interpreter and returns its closing JSON line. */
+/** How to run the PyTorch reference and on what. */
+interface TorchReference {
+  script: string;
+  python: string;
+  device: string;
+  /** Folder holding the dataset's .gz files. */
+  dataDir: string;
+  resize: number;
+  batchSize: number;
+  steps: number;
+}
+
+/** Runs the PyTorch reference script and returns its closing JSON line. */
 async function runTorchReference(
-  script: string,
-  { resize, batchSize, steps }: { resize: number; batchSize: number; steps: number },
+  { script, python, device, dataDir, resize, batchSize, steps }: TorchReference,
 ): Promise<{ images_per_s: number } & Record<string, unknown>> {
   const args = [
     script,
+    "--device",
+    device,
+    "--data",
+    dataDir,
     "--resize",
     String(resize),
     "--batch",
@@ -67,11 +86,13 @@ async function runTorchReference(
     "--steps",
     String(steps),
   ];
-  const output = await new Deno.Command("/usr/bin/python3", {
-    args,
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
+  const command = new Deno.Command(python, { args, stdout: "piped", stderr: "inherit" });
+  const output = await command.output().catch((error) => {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new InputError(`--python ${python}: not found`);
+    }
+    throw error;
+  });
   const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
   if (!output.success) throw new InputError(`--torch-script ${script}: exited with ${output.code}`);
   return JSON.parse(lines[lines.length - 1]);
@@ -98,6 +119,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   const batchSize = integerFlag("batch", values.batch ?? "128");
   const steps = integerFlag("steps", values.steps ?? "3", 0);
   const dataBatches = integerFlag("data-batches", values["data-batches"] ?? "10");
+  const torchDevice = choiceFlag("torch-device", values["torch-device"] ?? "cpu", ["cpu", "cuda"]);
   const started = performance.now();
   const backend = await setupBackend(
     choiceFlag("backend", values.backend ?? "auto", BACKEND_CHOICES),
@@ -207,7 +229,15 @@ export async function benchCommand(args: string[]): Promise<number> {
     });
   }
   if (values["torch-script"] !== undefined && steps > 0) {
-    const torch = await runTorchReference(values["torch-script"], { resize, batchSize, steps });
+    const torch = await runTorchReference({
+      script: values["torch-script"],
+      python: values.python ?? "/usr/bin/python3",
+      device: torchDevice,
+      dataDir: dataset.dir,
+      resize,
+      batchSize,
+      steps,
+    });
     const ratio = (result.imagesPerSecond as number) / torch.images_per_s;
     console.log(
       `PyTorch reference, same machine, same run: ${

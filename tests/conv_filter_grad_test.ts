@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert } from "./assert.ts";
-import { relativeError } from "./assert.ts";
+import { assert, assertEquals, relativeError } from "./assert.ts";
 import { seededRandom } from "../data/random.ts";
 import { setupBackend } from "../runtime/backend.ts";
+import { reductionSplit } from "../runtime/conv_filter_grad.ts";
 import { hasAdapter } from "./backends.ts";
 
 type Case = {
@@ -12,7 +12,11 @@ type Case = {
   pad: "same" | "valid";
 };
 
-/** The filter shapes of LeNet and of AlexNet at 67, plus an odd one (stride 2, channels not a multiple of 4). */
+/**
+ * The filter shapes of LeNet and of AlexNet at 67, plus an odd one (stride 2, channels not a
+ * multiple of 4). The first and the last two split their reduction into partial sums (2, 8 and
+ * 3 of them), the others do not.
+ */
 const CASES: Case[] = [
   { x: [3, 28, 28, 1], filter: [5, 5, 1, 6], stride: 1, pad: "same" },
   { x: [3, 14, 14, 6], filter: [5, 5, 6, 16], stride: 1, pad: "valid" },
@@ -20,7 +24,31 @@ const CASES: Case[] = [
   { x: [4, 7, 7, 96], filter: [5, 5, 96, 256], stride: 1, pad: "same" },
   { x: [4, 3, 3, 256], filter: [3, 3, 256, 384], stride: 1, pad: "same" },
   { x: [3, 10, 9, 5], filter: [3, 2, 5, 7], stride: 2, pad: "valid" },
+  { x: [16, 99, 99, 1], filter: [11, 11, 1, 96], stride: 4, pad: "valid" },
+  { x: [20, 13, 13, 5], filter: [3, 3, 5, 70], stride: 1, pad: "same" },
 ];
+
+Deno.test("the filter gradient's reduction is split only where its tiles are too few workgroups", () => {
+  const splitOf = (c: Case) => {
+    const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.stride, 1, c.pad);
+    const terms = info.batchSize * info.outHeight * info.outWidth;
+    const split = reductionSplit({
+      rows: info.filterHeight * info.filterWidth * info.inChannels,
+      columns: info.outChannels,
+      terms,
+    });
+    assert(split.depth % 16 === 0, `depth ${split.depth} is not a multiple of 16`);
+    assert(
+      split.splits * split.depth >= terms && (split.splits - 1) * split.depth < terms,
+      `${JSON.stringify(split)} does not cover ${terms} terms`,
+    );
+    return split.splits;
+  };
+  assertEquals(CASES.map(splitOf), [2, 1, 1, 1, 1, 1, 8, 3]);
+  const alexNetConv1 = reductionSplit({ rows: 121, columns: 96, terms: 128 * 54 * 54 });
+  assertEquals(alexNetConv1, { splits: 128, depth: 2928 });
+  assertEquals(reductionSplit({ rows: 3456, columns: 384, terms: 128 * 12 * 12 }).splits, 2);
+});
 
 function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, c: Case): tf.Tensor {
   return tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
