@@ -75,6 +75,13 @@ Deno.test({
       "run",
     );
     assertEquals(trained.code, 0, trained.text);
+    if (navigator.hardwareConcurrency >= 2) {
+      assert(
+        /each step shared by \d+ threads/.test(trained.text) &&
+          !meaningfulLines(trained.text).some((line) => line.includes("error")),
+        `the bundle did not start its own helper worker: ${trained.text}`,
+      );
+    }
     assert(
       (await Deno.stat(join(work, "run", "checkpoint", "model.json"))).isFile,
       "no checkpoint in the cwd",

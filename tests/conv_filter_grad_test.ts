@@ -14,8 +14,9 @@ type Case = {
 
 /**
  * The filter shapes of LeNet and of AlexNet at 67, plus an odd one (stride 2, channels not a
- * multiple of 4). The first and the last two split their reduction into partial sums (2, 8 and
- * 3 of them), the others do not.
+ * multiple of 4), and AlexNet's conv1 at 224 for a batch of 32, whose 93,312-term sums lavapipe
+ * got wrong in one piece. The first and the last three split their reduction into partial sums
+ * (2, 8, 3 and 90 of them), the others do not.
  */
 const CASES: Case[] = [
   { x: [3, 28, 28, 1], filter: [5, 5, 1, 6], stride: 1, pad: "same" },
@@ -26,6 +27,7 @@ const CASES: Case[] = [
   { x: [3, 10, 9, 5], filter: [3, 2, 5, 7], stride: 2, pad: "valid" },
   { x: [16, 99, 99, 1], filter: [11, 11, 1, 96], stride: 4, pad: "valid" },
   { x: [20, 13, 13, 5], filter: [3, 3, 5, 70], stride: 1, pad: "same" },
+  { x: [32, 224, 224, 1], filter: [11, 11, 1, 96], stride: 4, pad: "valid" },
 ];
 
 Deno.test("the filter gradient's reduction is split only where its tiles are too few workgroups", () => {
@@ -44,7 +46,7 @@ Deno.test("the filter gradient's reduction is split only where its tiles are too
     );
     return split.splits;
   };
-  assertEquals(CASES.map(splitOf), [2, 1, 1, 1, 1, 1, 8, 3]);
+  assertEquals(CASES.map(splitOf), [2, 1, 1, 1, 1, 1, 8, 3, 90]);
   const alexNetConv1 = reductionSplit({ rows: 121, columns: 96, terms: 128 * 54 * 54 });
   assertEquals(alexNetConv1, { splits: 128, depth: 2928 });
   assertEquals(reductionSplit({ rows: 3456, columns: 384, terms: 128 * 12 * 12 }).splits, 2);

@@ -5,6 +5,8 @@ import type { BackendInfo } from "../runtime/backend.ts";
 import type { DropoutPlan } from "./forward.ts";
 import { splitEvenly } from "./memory.ts";
 import { batchSlice, type PartGradients } from "./step.ts";
+import "./gradient_worker.ts";
+import { GRADIENT_WORKER_NAME } from "./worker_role.ts";
 
 /** Messages to a helper worker. */
 export type HelperRequest =
@@ -34,6 +36,15 @@ export interface HelperOptions {
  * on two threads: slower than on one; batch 32: 1.6× faster).
  */
 export const MIN_SHARE = 16;
+
+/**
+ * The module a helper starts from: the worker module in a source tree; in a
+ * bundle or compiled binary, which carries it, the bundle itself.
+ */
+function workerEntry(): URL {
+  const fromSource = import.meta.url.endsWith("/training/gradient_helpers.ts");
+  return fromSource ? new URL("./gradient_worker.ts", import.meta.url) : new URL(import.meta.url);
+}
 
 function nextReply(worker: Worker): Promise<HelperReply> {
   return new Promise((resolve) => {
@@ -83,15 +94,14 @@ export class GradientHelpers {
 
   /**
    * Starts `count` workers and loads the model in each. Returns undefined,
-   * after closing any that started, when one cannot start (for instance in
-   * a bundle, which does not carry the worker's module).
+   * after closing any that started, when one cannot start.
    */
   static async start(options: HelperOptions): Promise<GradientHelpers | undefined> {
     const workers: Worker[] = [];
     try {
       for (let i = 0; i < options.count; i++) {
         workers.push(
-          new Worker(new URL("./gradient_worker.ts", import.meta.url), { type: "module" }),
+          new Worker(workerEntry(), { type: "module", name: GRADIENT_WORKER_NAME }),
         );
       }
     } catch {

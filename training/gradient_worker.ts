@@ -1,7 +1,9 @@
 /**
  * Worker entry of {@link GradientHelpers}: holds a copy of the model on its
  * own wasm backend (one more CPU core) and returns the gradients of the
- * share of each batch it is sent.
+ * share of each batch it is sent. It serves only in a thread started with
+ * the helpers' name, so that a bundle, which carries it, can be its own
+ * worker.
  *
  * @module
  */
@@ -10,6 +12,7 @@ import { buildModel } from "../model/registry.ts";
 import { setupBackend } from "../runtime/backend.ts";
 import type { HelperReply, HelperRequest } from "./gradient_helpers.ts";
 import { type GradientContext, partGradients, trainableVariables } from "./step.ts";
+import { isGradientWorker } from "./worker_role.ts";
 
 /** The worker's global scope (Deno types `self` as a window). */
 const scope = self as unknown as {
@@ -51,11 +54,13 @@ async function handle(request: HelperRequest): Promise<[HelperReply, Transferabl
   ];
 }
 
-scope.onmessage = async (event) => {
-  try {
-    const [reply, transfer] = await handle(event.data);
-    scope.postMessage(reply, { transfer });
-  } catch (error) {
-    scope.postMessage({ kind: "error", message: String(error) });
-  }
-};
+if (isGradientWorker()) {
+  scope.onmessage = async (event) => {
+    try {
+      const [reply, transfer] = await handle(event.data);
+      scope.postMessage(reply, { transfer });
+    } catch (error) {
+      scope.postMessage({ kind: "error", message: String(error) });
+    }
+  };
+}
