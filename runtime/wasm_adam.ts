@@ -66,10 +66,8 @@ export function fusedAdamUpdate(parameters: AdamParameter[], step: AdamStep): bo
     // Views only after allocating: growing the heap detaches its buffer.
     const view = (t: tf.Tensor) =>
       new Float32Array(heap.wasm.HEAPU8.buffer, heap.getMemoryOffset(t.dataId), t.size);
-    const [next, w, g, m, v] = [updated, parameter.value, parameter.gradient].concat(
-      parameter.firstMoment,
-      parameter.secondMoment,
-    ).map(view);
+    const { value, gradient, firstMoment, secondMoment } = parameter;
+    const [next, w, g, m, v] = [updated, value, gradient, firstMoment, secondMoment].map(view);
     for (let i = 0; i < w.length; i++) {
       const gi = g[i];
       const mi = f32(f32(m[i] * beta1) + f32(gi * oneMinusBeta1));

@@ -14,9 +14,10 @@ type Case = {
 
 /**
  * The filter shapes of LeNet and of AlexNet at 67, plus an odd one (stride 2, channels not a
- * multiple of 4), and AlexNet's conv1 at 224 for a batch of 32, whose 93,312-term sums lavapipe
- * got wrong in one piece. The first and the last three split their reduction into partial sums
- * (2, 8, 3 and 90 of them), the others do not.
+ * multiple of 4), and AlexNet's conv1 at 224 for a batch of 32 (8 of its filters: the CPU backend
+ * is slow), whose 93,312-term sums lavapipe got wrong in one piece (relative error 0.69). The
+ * first and the last three split their reduction into partial sums (2, 8, 3 and 90 of them), the
+ * others do not.
  */
 const CASES: Case[] = [
   { x: [3, 28, 28, 1], filter: [5, 5, 1, 6], stride: 1, pad: "same" },
@@ -27,7 +28,7 @@ const CASES: Case[] = [
   { x: [3, 10, 9, 5], filter: [3, 2, 5, 7], stride: 2, pad: "valid" },
   { x: [16, 99, 99, 1], filter: [11, 11, 1, 96], stride: 4, pad: "valid" },
   { x: [20, 13, 13, 5], filter: [3, 3, 5, 70], stride: 1, pad: "same" },
-  { x: [32, 224, 224, 1], filter: [11, 11, 1, 96], stride: 4, pad: "valid" },
+  { x: [32, 224, 224, 1], filter: [11, 11, 1, 8], stride: 4, pad: "valid" },
 ];
 
 Deno.test("the filter gradient's reduction is split only where its tiles are too few workgroups", () => {
@@ -78,7 +79,7 @@ Deno.test({
       await setupBackend("cpu");
       const x = uniform(c.x) as tf.Tensor4D;
       const dy = uniform(
-        tf.conv2d(x, tf.zeros(c.filter) as tf.Tensor4D, c.stride, c.pad).shape,
+        tf.backend_util.computeConv2DInfo(c.x, c.filter, c.stride, 1, c.pad).outShape,
       ) as tf.Tensor4D;
       const expected = await filterGradient(x, dy, c).data();
       await setupBackend("webgpu");

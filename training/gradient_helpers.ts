@@ -5,6 +5,7 @@ import type { BackendInfo } from "../runtime/backend.ts";
 import type { DropoutPlan } from "./forward.ts";
 import { splitEvenly } from "./memory.ts";
 import { batchSlice, type PartGradients } from "./step.ts";
+// Carried into bundles, which start their helpers from themselves (see workerEntry).
 import "./gradient_worker.ts";
 import { GRADIENT_WORKER_NAME } from "./worker_role.ts";
 

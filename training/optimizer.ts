@@ -30,11 +30,11 @@ type AdamState = BetaPowers & {
  */
 class ResumableAdam extends tf.AdamOptimizer {
   override applyGradients(gradients: Gradients): void {
-    if (Array.isArray(gradients) || tf.getBackend() !== "wasm") {
-      return super.applyGradients(gradients);
-    }
-    const state = this as unknown as AdamState;
+    const stock = Array.isArray(gradients) || tf.getBackend() !== "wasm" ||
+      Object.values(gradients).some((gradient) => gradient == null);
+    if (stock) return super.applyGradients(gradients);
     const names = Object.keys(gradients);
+    const state = this as unknown as AdamState;
     const moment = (name: string, suffix: string): Moment => ({
       originalName: `${name}/${suffix}`,
       variable: tf.tidy(() => tf.zerosLike(tf.engine().registeredVariables[name]).variable(false)),
