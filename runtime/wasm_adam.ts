@@ -16,14 +16,14 @@ export interface AdamParameter {
   secondMoment: tf.Tensor;
 }
 
-/** Adam's settings, and β₁ᵗ and β₂ᵗ of this step. */
+/** Adam's settings, and the optimizer's scalars β₁ᵗ and β₂ᵗ of this step. */
 export interface AdamStep {
   learningRate: number;
   beta1: number;
   beta2: number;
   epsilon: number;
-  beta1Power: number;
-  beta2Power: number;
+  beta1Power: tf.Tensor;
+  beta2Power: tf.Tensor;
 }
 
 const f32 = Math.fround;
@@ -39,24 +39,27 @@ const f32 = Math.fround;
  * weight's memory is freed.
  *
  * Returns false, having changed nothing, unless the wasm backend is active,
- * every tensor is float32 and each moment owns its memory (another tensor
+ * every tensor is float32 (β powers included) and each moment owns its memory (another tensor
  * sharing it would see the writes).
  */
 export function fusedAdamUpdate(parameters: AdamParameter[], step: AdamStep): boolean {
   if (tf.getBackend() !== "wasm") return false;
   const heap = tf.backend() as unknown as WasmHeap;
   const owned = (t: tf.Tensor) => t.dtype === "float32" && heap.refCount(t.dataId) === 1;
-  const usable = parameters.every((p) =>
-    owned(p.firstMoment) && owned(p.secondMoment) && p.value.dtype === "float32" &&
-    p.gradient.dtype === "float32"
-  );
+  const usable = step.beta1Power.dtype === "float32" && step.beta2Power.dtype === "float32" &&
+    parameters.every((p) =>
+      owned(p.firstMoment) && owned(p.secondMoment) && p.value.dtype === "float32" &&
+      p.gradient.dtype === "float32"
+    );
   if (!usable) return false;
+  const scalar = (t: tf.Tensor) =>
+    new Float32Array(heap.wasm.HEAPU8.buffer, heap.getMemoryOffset(t.dataId), 1)[0];
   const beta1 = f32(step.beta1);
   const oneMinusBeta1 = f32(1 - step.beta1);
   const beta2 = f32(step.beta2);
   const oneMinusBeta2 = f32(1 - step.beta2);
-  const correction1 = f32(1 - f32(step.beta1Power));
-  const correction2 = f32(1 - f32(step.beta2Power));
+  const correction1 = f32(1 - scalar(step.beta1Power));
+  const correction2 = f32(1 - scalar(step.beta2Power));
   const epsilon = f32(step.epsilon);
   const negativeRate = f32(-step.learningRate);
   for (const parameter of parameters) {

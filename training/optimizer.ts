@@ -54,8 +54,8 @@ class ResumableAdam extends tf.AdamOptimizer {
       beta1: state.beta1,
       beta2: state.beta2,
       epsilon: state.epsilon,
-      beta1Power: state.accBeta1.dataSync()[0],
-      beta2Power: state.accBeta2.dataSync()[0],
+      beta1Power: state.accBeta1,
+      beta2Power: state.accBeta2,
     });
     if (!updated) return super.applyGradients(gradients);
     tf.tidy(() => {
