@@ -57,6 +57,9 @@ const FLAGS = {
 /** Kernels listed in the breakdown. */
 const TOP_KERNELS = 12;
 
+/** Kernels whose time is also listed by output shape (layer by layer). */
+const KERNELS_BY_SHAPE = 4;
+
 /** How to run the PyTorch reference and on what. */
 interface TorchReference {
   script: string;
@@ -210,15 +213,25 @@ export async function benchCommand(args: string[]): Promise<number> {
       return [outcome.lossSum, outcome.correct];
     });
     console.log("kernel time of one profiled step (one thread, kernels run one at a time):");
-    for (const kernel of kernels.slice(0, TOP_KERNELS)) {
+    kernels.slice(0, TOP_KERNELS).forEach((kernel, rank) => {
       console.log(
         `  ${kernel.name.padEnd(28)} ${(kernel.milliseconds / 1000).toFixed(2).padStart(9)} s ${
           (100 * kernel.share).toFixed(1).padStart(5)
         }%  ${kernel.calls} calls`,
       );
-    }
+      if (rank >= KERNELS_BY_SHAPE || kernel.byShape.length < 2) return;
+      for (const { shape, milliseconds, calls } of kernel.byShape) {
+        console.log(
+          `    → ${shape.join("×").padEnd(24)} ${(milliseconds / 1000).toFixed(2).padStart(9)} s  ${
+            calls === 1 ? "1 call" : `${calls} calls`
+          }`,
+        );
+      }
+    });
     Object.assign(result, {
-      kernels: kernels.slice(0, TOP_KERNELS),
+      kernels: kernels.slice(0, TOP_KERNELS).map(({ byShape, ...kernel }, rank) =>
+        rank < KERNELS_BY_SHAPE ? { ...kernel, byShape } : kernel
+      ),
       microBatches: parts,
       threads: (helpers?.count ?? 0) + 1,
       firstStepSeconds: firstStep,
