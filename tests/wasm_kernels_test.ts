@@ -100,3 +100,46 @@ Deno.test({
     await setupBackend("cpu");
   },
 });
+
+type Pool = {
+  x: [number, number, number, number];
+  size: number | [number, number];
+  stride: number;
+  pad: "same" | "valid";
+};
+
+/**
+ * AlexNet's pooling (3, stride 2) at 67 and LeNet-ReLU's (2, stride 2), plus
+ * padded, overlapping, non-square ones.
+ */
+const POOLS: Pool[] = [
+  { x: [3, 15, 15, 96], size: 3, stride: 2, pad: "valid" },
+  { x: [2, 28, 28, 6], size: 2, stride: 2, pad: "valid" },
+  { x: [2, 9, 7, 5], size: 3, stride: 1, pad: "same" },
+  { x: [2, 10, 11, 3], size: [2, 3], stride: 2, pad: "same" },
+];
+
+Deno.test({
+  name: "wasm max-pool gradient equals the CPU backend's, ties included (first largest wins)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    for (const p of POOLS) {
+      await setupBackend("cpu");
+      // Few distinct values after a ReLU, as in a network: most windows hold ties.
+      const x = tf.tidy(() => uniform(p.x).mul(3).round().relu());
+      const pooled = (xs: tf.Tensor) => tf.maxPool(xs as tf.Tensor4D, p.size, p.stride, p.pad);
+      const dy = uniform(pooled(x).shape);
+      const gradient = () => tf.grad((xs: tf.Tensor) => pooled(xs).mul(dy).sum())(x);
+      const expected = await gradient().data();
+      await setupBackend("wasm");
+      const error = relativeError(await gradient().data(), expected);
+      assert(
+        error <= 1e-6,
+        `x ${p.x}, pool ${p.size}/${p.stride} ${p.pad}: relative error ${error}`,
+      );
+      tf.dispose([x, dy]);
+    }
+    await setupBackend("cpu");
+  },
+});
