@@ -10,6 +10,7 @@ import { registerConvFilterGradient } from "./conv_filter_grad.ts";
 import { registerWasmConvGradients } from "./wasm_conv_grads.ts";
 import { registerWasmMatMul } from "./wasm_matmul.ts";
 import { registerWasmMaxPoolGrad } from "./wasm_max_pool_grad.ts";
+import { registerWasmSum } from "./wasm_sum.ts";
 
 /** Which tfjs backend to compute on. */
 export type BackendName = "webgpu" | "wasm" | "cpu";
@@ -138,6 +139,8 @@ export async function setupWasm(): Promise<BackendInfo> {
   registerWasmConvGradients();
   registerWasmMatMul();
   registerWasmMaxPoolGrad();
+  registerWasmSum();
+
   const global = globalThis as { __dirname?: string };
   // Emscripten's loader, once inlined by `deno bundle` or `deno compile --bundle`, reads a
   // global `__dirname` to find the binary; it gets a blob URL instead, so any value will do.

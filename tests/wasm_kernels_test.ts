@@ -143,3 +143,34 @@ Deno.test({
     await setupBackend("cpu");
   },
 });
+
+/** Bias gradients (leading axes), with kept dimensions, and reductions left to tfjs's kernel. */
+const SUMS: { shape: number[]; axis: number[]; keepDims: boolean }[] = [
+  { shape: [5, 7, 7, 96], axis: [0, 1, 2], keepDims: false },
+  { shape: [128, 10], axis: [0], keepDims: false },
+  { shape: [3, 4, 6], axis: [1, 0], keepDims: true },
+  { shape: [3, 4, 6], axis: [1], keepDims: false },
+  { shape: [3, 4, 6], axis: [0, 1, 2], keepDims: false },
+];
+
+Deno.test({
+  name: "wasm sum equals the CPU backend's (relative error ≤ 1e-6)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    for (const { shape, axis, keepDims } of SUMS) {
+      await setupBackend("cpu");
+      const x = uniform(shape);
+      const expected = tf.sum(x, axis, keepDims);
+      const expectedValues = await expected.data();
+      await setupBackend("wasm");
+      const actual = tf.sum(x, axis, keepDims);
+      const label = `sum of ${shape} over ${axis}${keepDims ? ", dimensions kept" : ""}`;
+      assert(actual.shape.join() === expected.shape.join(), `${label}: shape ${actual.shape}`);
+      const error = relativeError(await actual.data(), expectedValues);
+      assert(error <= 1e-6, `${label}: relative error ${error}`);
+      tf.dispose([x, expected, actual]);
+    }
+    await setupBackend("cpu");
+  },
+});
