@@ -10,7 +10,8 @@ const THREAD_BLOCK = 4;
 /**
  * Workgroups wanted per dispatch, so that a large GPU has every core busy with
  * several workgroups to switch between: an H100 or H200 holds about 1,000 of
- * these 256-thread workgroups at once (132 multiprocessors × 8).
+ * these 256-thread workgroups at once (132 multiprocessors × 8). The partial
+ * sums then take at most 2,048 tiles of 64×64 floats (32 MiB).
  */
 const TARGET_WORKGROUPS = 2048;
 /** Fewest reduction terms one workgroup sums, so that splitting never costs more than it saves. */
