@@ -1,5 +1,6 @@
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import { convGradientInfo } from "./conv_info.ts";
+import { overrideKernel } from "./kernel_override.ts";
 
 /** Output tile of one workgroup (rows = filter taps × input channels, columns = output channels). */
 const TILE = 64;
@@ -218,45 +219,39 @@ let registered = false;
 export function registerConvFilterGradient(): void {
   if (registered) return;
   registered = true;
-  const original = tf.getKernel("Conv2DBackpropFilter", "webgpu");
-  if (!original) return;
-  tf.unregisterKernel("Conv2DBackpropFilter", "webgpu");
-  tf.registerKernel({
-    ...original,
-    kernelFunc: (args) => {
-      const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-      const attrs = args.attrs as tf.NamedAttrMap;
-      const filterShape = attrs.filterShape as number[];
-      if (attrs.dataFormat === "NCHW" || x.dtype !== "float32") return original.kernelFunc(args);
-      const info = convGradientInfo(x.shape, filterShape, attrs);
-      const rows = info.filterHeight * info.filterWidth * info.inChannels;
-      const columns = info.outChannels;
-      const terms = info.batchSize * info.outHeight * info.outWidth;
-      const { splits, depth } = reductionSplit({ rows, columns, terms });
-      const program = new Conv2DFilterGradProgram(filterShape, rows, columns, splits);
-      const uniforms = [
-        { type: "int32", data: [info.padInfo.top, info.padInfo.left] },
-        { type: "int32", data: [info.strideHeight, info.strideWidth] },
-        { type: "int32", data: [info.outHeight] },
-        { type: "int32", data: [info.outWidth] },
-        { type: "int32", data: [info.inChannels] },
-        { type: "int32", data: [info.filterWidth] },
-        { type: "int32", data: [rows] },
-        { type: "int32", data: [columns] },
-        { type: "int32", data: [terms] },
-        { type: "int32", data: [depth] },
-      ];
-      const backend = args.backend as unknown as WebGPURunner;
-      const partial = backend.runWebGPUProgram(program, [x, dy], "float32", uniforms);
-      if (splits === 1) return partial;
-      const total = backend.runWebGPUProgram(
-        new SumSplitsProgram(filterShape),
-        [partial],
-        "float32",
-        [{ type: "int32", data: [splits] }],
-      );
-      backend.disposeData(partial.dataId);
-      return total;
-    },
+  overrideKernel("Conv2DBackpropFilter", "webgpu", (original) => (args) => {
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const attrs = args.attrs as tf.NamedAttrMap;
+    const filterShape = attrs.filterShape as number[];
+    if (attrs.dataFormat === "NCHW" || x.dtype !== "float32") return original(args);
+    const info = convGradientInfo(x.shape, filterShape, attrs);
+    const rows = info.filterHeight * info.filterWidth * info.inChannels;
+    const columns = info.outChannels;
+    const terms = info.batchSize * info.outHeight * info.outWidth;
+    const { splits, depth } = reductionSplit({ rows, columns, terms });
+    const program = new Conv2DFilterGradProgram(filterShape, rows, columns, splits);
+    const uniforms = [
+      { type: "int32", data: [info.padInfo.top, info.padInfo.left] },
+      { type: "int32", data: [info.strideHeight, info.strideWidth] },
+      { type: "int32", data: [info.outHeight] },
+      { type: "int32", data: [info.outWidth] },
+      { type: "int32", data: [info.inChannels] },
+      { type: "int32", data: [info.filterWidth] },
+      { type: "int32", data: [rows] },
+      { type: "int32", data: [columns] },
+      { type: "int32", data: [terms] },
+      { type: "int32", data: [depth] },
+    ];
+    const backend = args.backend as unknown as WebGPURunner;
+    const partial = backend.runWebGPUProgram(program, [x, dy], "float32", uniforms);
+    if (splits === 1) return partial;
+    const total = backend.runWebGPUProgram(
+      new SumSplitsProgram(filterShape),
+      [partial],
+      "float32",
+      [{ type: "int32", data: [splits] }],
+    );
+    backend.disposeData(partial.dataId);
+    return total;
   });
 }

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { overrideKernel } from "./kernel_override.ts";
 
 /** tfjs-backend-webgpu's `MatMulProgramType.MatMulSmallOutputSizeProgram`. */
 const SMALL_OUTPUT_PROGRAM = 2;
@@ -48,29 +49,23 @@ export function avoidBrokenSplitK(): void {
   if (applied) return;
   applied = true;
   for (const name of ["BatchMatMul", "_FusedMatMul"]) {
-    const original = tf.getKernel(name, "webgpu");
-    if (!original) continue;
-    tf.unregisterKernel(name, "webgpu");
-    tf.registerKernel({
-      ...original,
-      kernelFunc: (args) => {
-        const backend = args.backend as unknown as { thresholdToIncreaseWorkgroups: number };
-        const flags = tf.env();
-        const chosen = flags.getNumber("WEBGPU_MATMUL_PROGRAM_TYPE");
-        const inputs = args.inputs as unknown as MatMulInputs;
-        if (
-          chosen >= 0 ||
-          !hitsBrokenSplitK(inputs, args.attrs as object, backend.thresholdToIncreaseWorkgroups)
-        ) {
-          return original.kernelFunc(args);
-        }
-        flags.set("WEBGPU_MATMUL_PROGRAM_TYPE", SMALL_OUTPUT_PROGRAM);
-        try {
-          return original.kernelFunc(args);
-        } finally {
-          flags.set("WEBGPU_MATMUL_PROGRAM_TYPE", chosen);
-        }
-      },
+    overrideKernel(name, "webgpu", (original) => (args) => {
+      const backend = args.backend as unknown as { thresholdToIncreaseWorkgroups: number };
+      const flags = tf.env();
+      const chosen = flags.getNumber("WEBGPU_MATMUL_PROGRAM_TYPE");
+      const inputs = args.inputs as unknown as MatMulInputs;
+      if (
+        chosen >= 0 ||
+        !hitsBrokenSplitK(inputs, args.attrs as object, backend.thresholdToIncreaseWorkgroups)
+      ) {
+        return original(args);
+      }
+      flags.set("WEBGPU_MATMUL_PROGRAM_TYPE", SMALL_OUTPUT_PROGRAM);
+      try {
+        return original(args);
+      } finally {
+        flags.set("WEBGPU_MATMUL_PROGRAM_TYPE", chosen);
+      }
     });
   }
 }

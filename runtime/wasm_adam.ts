@@ -1,12 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-
-/** The public members of tfjs's `BackendWasm` that the update needs. */
-interface WasmHeap {
-  wasm: { HEAPU8: Uint8Array };
-  getMemoryOffset(dataId: object): number;
-  refCount(dataId: object): number;
-  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-}
+import { heapFloats, type WasmHeap } from "./wasm_heap.ts";
 
 /** One parameter's tensors in an Adam step. */
 export interface AdamParameter {
@@ -52,8 +45,7 @@ export function fusedAdamUpdate(parameters: AdamParameter[], step: AdamStep): bo
       p.gradient.dtype === "float32"
     );
   if (!usable) return false;
-  const scalar = (t: tf.Tensor) =>
-    new Float32Array(heap.wasm.HEAPU8.buffer, heap.getMemoryOffset(t.dataId), 1)[0];
+  const scalar = (t: tf.Tensor) => heapFloats(heap, t)[0];
   const beta1 = f32(step.beta1);
   const oneMinusBeta1 = f32(1 - step.beta1);
   const beta2 = f32(step.beta2);
@@ -66,11 +58,11 @@ export function fusedAdamUpdate(parameters: AdamParameter[], step: AdamStep): bo
     const updated = tf.engine().makeTensorFromTensorInfo(
       heap.makeOutput(parameter.value.shape, "float32"),
     );
-    // Views only after allocating: growing the heap detaches its buffer.
-    const view = (t: tf.Tensor) =>
-      new Float32Array(heap.wasm.HEAPU8.buffer, heap.getMemoryOffset(t.dataId), t.size);
     const { value, gradient, firstMoment, secondMoment } = parameter;
-    const [next, w, g, m, v] = [updated, value, gradient, firstMoment, secondMoment].map(view);
+    // Viewed after allocating `updated`, which may grow the heap (see heapFloats).
+    const [next, w, g, m, v] = [updated, value, gradient, firstMoment, secondMoment].map((t) =>
+      heapFloats(heap, t)
+    );
     for (let i = 0; i < w.length; i++) {
       const gi = g[i];
       const mi = f32(f32(m[i] * beta1) + f32(gi * oneMinusBeta1));

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { convGradientInfo } from "./conv_info.ts";
+import { overrideKernel } from "./kernel_override.ts";
 
 interface KernelArgs {
   inputs: tf.NamedTensorInfoMap;
@@ -130,13 +131,9 @@ function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
  */
 export function registerWasmConvGradients(): void {
   if (stridedInputGradient !== undefined) return;
-  const original = tf.getKernel("Conv2DBackpropInput", "wasm");
-  if (original === undefined) throw new Error("the wasm backend has no Conv2DBackpropInput kernel");
-  stridedInputGradient = original.kernelFunc;
-  tf.unregisterKernel("Conv2DBackpropInput", "wasm");
-  tf.registerKernel({
-    ...original,
-    kernelFunc: conv2DBackpropInputWasm as unknown as tf.KernelFunc,
+  overrideKernel("Conv2DBackpropInput", "wasm", (original) => {
+    stridedInputGradient = original;
+    return conv2DBackpropInputWasm as unknown as tf.KernelFunc;
   });
   tf.registerKernel({
     kernelName: "Conv2DBackpropFilter",

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { overrideKernel } from "./kernel_override.ts";
 
 interface MatMulArgs {
   inputs: { a: tf.TensorInfo; b: tf.TensorInfo };
@@ -76,9 +77,8 @@ function batchMatMulWasm({ inputs, backend, attrs }: MatMulArgs): tf.TensorInfo 
 /** Replaces the wasm backend's matrix product with the transpose-aware one above (once). */
 export function registerWasmMatMul(): void {
   if (plainMatMul !== undefined) return;
-  const original = tf.getKernel("BatchMatMul", "wasm");
-  if (original === undefined) throw new Error("the wasm backend has no BatchMatMul kernel");
-  plainMatMul = original.kernelFunc;
-  tf.unregisterKernel("BatchMatMul", "wasm");
-  tf.registerKernel({ ...original, kernelFunc: batchMatMulWasm as unknown as tf.KernelFunc });
+  overrideKernel("BatchMatMul", "wasm", (original) => {
+    plainMatMul = original;
+    return batchMatMulWasm as unknown as tf.KernelFunc;
+  });
 }

@@ -1,11 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-
-/** The public members of tfjs's `BackendWasm` that the kernel needs. */
-interface WasmHeap {
-  wasm: { HEAPU8: Uint8Array };
-  getMemoryOffset(dataId: object): number;
-  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-}
+import { overrideKernel } from "./kernel_override.ts";
+import { heapFloats, type WasmHeap } from "./wasm_heap.ts";
 
 interface MaxPoolGradArgs {
   inputs: { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo };
@@ -47,14 +42,7 @@ function maxPoolGradWasm(args: MaxPoolGradArgs): tf.TensorInfo {
   );
   const heap = backend as unknown as WasmHeap;
   const gradient = heap.makeOutput(input.shape, "float32");
-  // Views only after allocating: growing the heap detaches its buffer.
-  const view = (t: tf.TensorInfo) =>
-    new Float32Array(
-      heap.wasm.HEAPU8.buffer,
-      heap.getMemoryOffset(t.dataId),
-      t.shape.reduce((a, b) => a * b, 1),
-    );
-  const [x, maximum, upstream, dx] = [input, output, dy, gradient].map(view);
+  const [x, maximum, upstream, dx] = [input, output, dy, gradient].map((t) => heapFloats(heap, t));
   dx.fill(0);
   const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
   const { strideHeight, strideWidth, filterHeight, filterWidth, padInfo } = info;
@@ -87,9 +75,8 @@ function maxPoolGradWasm(args: MaxPoolGradArgs): tf.TensorInfo {
 /** Replaces the wasm backend's max-pool gradient with the one-pass kernel above (once). */
 export function registerWasmMaxPoolGrad(): void {
   if (originalMaxPoolGrad !== undefined) return;
-  const original = tf.getKernel("MaxPoolGrad", "wasm");
-  if (original === undefined) throw new Error("the wasm backend has no MaxPoolGrad kernel");
-  originalMaxPoolGrad = original.kernelFunc;
-  tf.unregisterKernel("MaxPoolGrad", "wasm");
-  tf.registerKernel({ ...original, kernelFunc: maxPoolGradWasm as unknown as tf.KernelFunc });
+  overrideKernel("MaxPoolGrad", "wasm", (original) => {
+    originalMaxPoolGrad = original;
+    return maxPoolGradWasm as unknown as tf.KernelFunc;
+  });
 }

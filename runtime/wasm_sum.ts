@@ -1,11 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-
-/** The public members of tfjs's `BackendWasm` that the kernel needs. */
-interface WasmHeap {
-  wasm: { HEAPU8: Uint8Array };
-  getMemoryOffset(dataId: object): number;
-  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-}
+import { overrideKernel } from "./kernel_override.ts";
+import { heapFloats, type WasmHeap } from "./wasm_heap.ts";
 
 interface SumArgs {
   inputs: { x: tf.TensorInfo };
@@ -37,26 +32,20 @@ function sumWasm(args: SumArgs): tf.TensorInfo {
   const heap = backend as unknown as WasmHeap;
   const shape = keepDims ? [...axes.map(() => 1), ...kept] : kept;
   const out = heap.makeOutput(shape, "float32");
-  // Views only after allocating: growing the heap detaches its buffer.
-  const values = new Float32Array(
-    heap.wasm.HEAPU8.buffer,
-    heap.getMemoryOffset(x.dataId),
-    rows * columns,
-  );
+  const values = heapFloats(heap, x);
   const totals = new Float64Array(columns);
   for (let row = 0, at = 0; row < rows; row++) {
     for (let column = 0; column < columns; column++, at++) totals[column] += values[at];
   }
-  new Float32Array(heap.wasm.HEAPU8.buffer, heap.getMemoryOffset(out.dataId), columns).set(totals);
+  heapFloats(heap, out).set(totals);
   return out;
 }
 
 /** Replaces the wasm backend's sum with the leading-axes pass above where it applies (once). */
 export function registerWasmSum(): void {
   if (originalSum !== undefined) return;
-  const original = tf.getKernel("Sum", "wasm");
-  if (original === undefined) throw new Error("the wasm backend has no Sum kernel");
-  originalSum = original.kernelFunc;
-  tf.unregisterKernel("Sum", "wasm");
-  tf.registerKernel({ ...original, kernelFunc: sumWasm as unknown as tf.KernelFunc });
+  overrideKernel("Sum", "wasm", (original) => {
+    originalSum = original;
+    return sumWasm as unknown as tf.KernelFunc;
+  });
 }
