@@ -11,6 +11,7 @@ import { registerWasmConvGradients } from "./wasm_conv_grads.ts";
 import { registerWasmMatMul } from "./wasm_matmul.ts";
 import { registerWasmMaxPoolGrad } from "./wasm_max_pool_grad.ts";
 import { registerWasmSum } from "./wasm_sum.ts";
+import { registerWasmWinograd } from "./wasm_winograd.ts";
 
 /** Which tfjs backend to compute on. */
 export type BackendName = "webgpu" | "wasm" | "cpu";
@@ -140,6 +141,7 @@ export async function setupWasm(): Promise<BackendInfo> {
   registerWasmMatMul();
   registerWasmMaxPoolGrad();
   registerWasmSum();
+  registerWasmWinograd();
 
   const global = globalThis as { __dirname?: string };
   // Emscripten's loader, once inlined by `deno bundle` or `deno compile --bundle`, reads a

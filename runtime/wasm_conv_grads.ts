@@ -1,6 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { convGradientInfo } from "./conv_info.ts";
 import { overrideKernel } from "./kernel_override.ts";
+import { patchRows, transposeInto } from "./im2col.ts";
+import { padInto } from "./pad.ts";
+import { fitsWinograd, winogradFilterGradient } from "./wasm_winograd.ts";
+import { WasmWorkspace } from "./wasm_workspace.ts";
 
 interface KernelArgs {
   inputs: tf.NamedTensorInfoMap;
@@ -23,67 +27,74 @@ function wasmKernels(backend: tf.KernelBackend): KernelRunner {
   };
 }
 
-/** Examples per partial filter gradient (XNNPACK at AlexNet's conv2: 24 GFLOP/s at 16, 11 at 128). */
-const FILTER_GRAD_CHUNK = 16;
+/**
+ * Largest im2col matrix built at once, in floats (8 MiB): the batch is taken
+ * in chunks below it (XNNPACK's product slows down on long operands).
+ */
+const PATCH_FLOATS = 2 ** 21;
 
 /**
- * The filter gradient of a 2-D convolution (NHWC) on the wasm backend, which
- * ships without one, computed as another convolution run by XNNPACK:
- * dW[kh, kw, ci, co] = Σ over (b, oh, ow) of x[b, oh·s + kh − p, ow·s + kw − p, ci] · dy[b, oh, ow, co]
- * is the convolution of x viewed as [ci, h, w, b] (the batch becomes the
- * channels) with dy viewed as [oh, ow, b, co] as its filter, dilated by the
- * stride. The result [ci, kh', kw', co] is cropped to the filter's size and
- * transposed back to [kh, kw, ci, co]. XNNPACK slows down when the batch
- * (its channels here) is long, so the batch is taken in chunks of 16 and the
- * partial gradients are added.
+ * The filter gradient of a 2-D convolution (NHWC, no dilation) on the wasm
+ * backend, which ships without one, as one matrix product per chunk of the
+ * batch: dWᵀ [out, taps] = dyᵀ [out, pixels] · P [pixels, taps], where P is
+ * the im2col matrix (each output pixel's input patch) built in JavaScript
+ * and the product runs on XNNPACK. 3×3 "same" convolutions take
+ * Winograd's algorithm instead (`wasm_winograd.ts`).
  */
 function conv2DBackpropFilterWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const info = convGradientInfo(x.shape, attrs.filterShape as number[], attrs);
-  const { padInfo, strideHeight, strideWidth, filterHeight, filterWidth } = info;
-  const [, height, width] = x.shape;
-  const spanHeight = (info.outHeight - 1) * strideHeight;
-  const spanWidth = (info.outWidth - 1) * strideWidth;
-  const padBottom = Math.max(0, filterHeight + spanHeight - height - padInfo.top);
-  const padRight = Math.max(0, filterWidth + spanWidth - width - padInfo.left);
-  const run = wasmKernels(backend);
-  const convolution = {
-    strides: [1, 1],
-    pad: [[0, 0], [padInfo.top, padBottom], [padInfo.left, padRight], [0, 0]],
-    dataFormat: "NHWC",
-    dilations: [strideHeight, strideWidth],
-  } as unknown as tf.NamedAttrMap;
-  const batch = x.shape[0];
-  let sum: tf.TensorInfo | undefined;
-  for (let start = 0; start < batch; start += FILTER_GRAD_CHUNK) {
-    const size = Math.min(FILTER_GRAD_CHUNK, batch - start);
-    const rows = (t: tf.TensorInfo) =>
-      size === batch ? t : run("Slice", { x: t }, {
-        begin: [start, 0, 0, 0],
-        size: [size, ...t.shape.slice(1)],
-      });
-    const xRows = rows(x);
-    const dyRows = rows(dy);
-    const channelsFirst = run("Transpose", { x: xRows }, { perm: [3, 1, 2, 0] });
-    const dyAsFilter = run("Transpose", { x: dyRows }, { perm: [1, 2, 0, 3] });
-    const part = run("Conv2D", { x: channelsFirst, filter: dyAsFilter }, convolution);
-    const total = sum === undefined ? part : run("Add", { a: sum, b: part }, {});
-    for (const temporary of [xRows, dyRows, channelsFirst, dyAsFilter, part, sum]) {
-      if (temporary && temporary !== x && temporary !== dy && temporary !== total) {
-        backend.disposeData(temporary.dataId);
-      }
-    }
-    sum = total;
-  }
-  const cropped = sum!.shape[1] === filterHeight && sum!.shape[2] === filterWidth
-    ? sum!
-    : run("Slice", { x: sum! }, {
-      begin: [0, 0, 0, 0],
-      size: [sum!.shape[0], filterHeight, filterWidth, sum!.shape[3]],
+  const filterShape = attrs.filterShape as number[];
+  if (fitsWinograd(x.shape, filterShape, attrs)) return winogradFilterGradient(backend, { x, dy });
+  const info = convGradientInfo(x.shape, filterShape, attrs);
+  const { padInfo, outHeight, outWidth, filterHeight, filterWidth, inChannels, outChannels } = info;
+  const [batch, height, width] = x.shape;
+  const layout = {
+    rows: (outHeight - 1) * info.strideHeight + filterHeight,
+    columns: (outWidth - 1) * info.strideWidth + filterWidth,
+    channels: inChannels,
+    filterHeight,
+    filterWidth,
+    strideHeight: info.strideHeight,
+    strideWidth: info.strideWidth,
+    outHeight,
+    outWidth,
+  };
+  const taps = filterHeight * filterWidth * inChannels;
+  const pixels = outHeight * outWidth;
+  const chunk = Math.max(1, Math.floor(PATCH_FLOATS / (pixels * taps)));
+  const whole = new WasmWorkspace(backend);
+  const padded = whole.temporary([batch, layout.rows, layout.columns, inChannels]);
+  const [xValues, paddedValues] = whole.views([x, padded]);
+  padInto(xValues, paddedValues, {
+    batch,
+    height,
+    width,
+    ...layout,
+    top: padInfo.top,
+    left: padInfo.left,
+  });
+  const sum = whole.temporary([outChannels, taps]);
+  whole.views([sum])[0].fill(0);
+  for (let first = 0; first < batch; first += chunk) {
+    const count = Math.min(chunk, batch - first);
+    const chunkPixels = count * pixels;
+    const work = new WasmWorkspace(backend);
+    const patches = work.temporary([chunkPixels, taps]);
+    const dyT = work.temporary([outChannels, chunkPixels]);
+    const [paddedNow, patchValues, dyValues, dyTValues] = work.views([padded, patches, dy, dyT]);
+    patchRows(paddedNow, patchValues, { layout, first, count });
+    transposeInto(dyValues.subarray(first * pixels * outChannels), dyTValues, {
+      rows: chunkPixels,
+      columns: outChannels,
     });
-  const gradient = run("Transpose", { x: cropped }, { perm: [1, 2, 0, 3] });
-  backend.disposeData(sum!.dataId);
-  if (cropped !== sum) backend.disposeData(cropped.dataId);
+    const [total, part] = work.views([sum, work.product(dyT, patches, outChannels, taps)]);
+    for (let i = 0; i < total.length; i++) total[i] += part[i];
+    work.release();
+  }
+  const gradient = whole.heap.makeOutput(filterShape, "float32");
+  const [total, gradientValues] = whole.views([sum, gradient]);
+  transposeInto(total, gradientValues, { rows: outChannels, columns: taps });
+  whole.release();
   return gradient;
 }
 

@@ -10,12 +10,13 @@ export interface WasmHeap {
 
 /**
  * A float32 view of a tensor's memory in the wasm heap. Take views only
- * after the last allocation: growing the heap detaches its buffer.
+ * after the last allocation: growing the heap detaches its buffer. Asking
+ * for a tensor's offset can itself allocate (tfjs moves a tensor created on
+ * another backend into the heap on first access), so the buffer is read
+ * after it.
  */
 export function heapFloats(heap: WasmHeap, tensor: tf.TensorInfo): Float32Array {
-  return new Float32Array(
-    heap.wasm.HEAPU8.buffer,
-    heap.getMemoryOffset(tensor.dataId),
-    tensor.shape.reduce((a, b) => a * b, 1),
-  );
+  const offset = heap.getMemoryOffset(tensor.dataId);
+  const length = tensor.shape.reduce((a, b) => a * b, 1);
+  return new Float32Array(heap.wasm.HEAPU8.buffer, offset, length);
 }

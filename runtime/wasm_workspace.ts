@@ -1,0 +1,61 @@
+import * as tf from "@tensorflow/tfjs";
+import { heapFloats, type WasmHeap } from "./wasm_heap.ts";
+
+/**
+ * Scratch tensors on the wasm heap for one kernel call, and XNNPACK's matrix
+ * product on them. Every temporary is freed by `release`.
+ */
+export class WasmWorkspace {
+  readonly heap: WasmHeap;
+  private readonly temporaries: tf.TensorInfo[] = [];
+
+  constructor(readonly backend: tf.KernelBackend) {
+    this.heap = backend as unknown as WasmHeap;
+  }
+
+  /** A temporary float32 tensor of `shape` (its memory is not cleared). */
+  temporary(shape: number[]): tf.TensorInfo {
+    const tensor = this.heap.makeOutput(shape, "float32");
+    this.temporaries.push(tensor);
+    return tensor;
+  }
+
+  /** `count` temporaries of `shape`. */
+  planes(count: number, shape: number[]): tf.TensorInfo[] {
+    return Array.from({ length: count }, () => this.temporary(shape));
+  }
+
+  /**
+   * Float32 views of `tensors` (take them after the last allocation: it may
+   * move the heap). Every tensor is located first, since locating one can
+   * allocate (see `heapFloats`).
+   */
+  views(tensors: tf.TensorInfo[]): Float32Array[] {
+    for (const t of tensors) this.heap.getMemoryOffset(t.dataId);
+    return tensors.map((t) => heapFloats(this.heap, t));
+  }
+
+  /**
+   * a [rows, inner] · b [inner, columns] as a temporary [rows, columns],
+   * run by the wasm backend's 1×1 convolution (XNNPACK's fastest product
+   * here: its matrix-product kernel slows down on long operands).
+   */
+  product(a: tf.TensorInfo, b: tf.TensorInfo, rows: number, columns: number): tf.TensorInfo {
+    const inner = b.shape.reduce((x, y) => x * y, 1) / columns;
+    const result = tf.getKernel("Conv2D", "wasm")!.kernelFunc({
+      inputs: {
+        x: { ...a, shape: [1, rows, 1, inner] },
+        filter: { ...b, shape: [1, 1, inner, columns] },
+      },
+      backend: this.backend,
+      attrs: { strides: 1, pad: "valid", dataFormat: "NHWC", dilations: 1 },
+    }) as tf.TensorInfo;
+    this.temporaries.push(result);
+    return result;
+  }
+
+  /** Frees every temporary. */
+  release(): void {
+    for (const t of this.temporaries.splice(0)) this.backend.disposeData(t.dataId);
+  }
+}
