@@ -1,4 +1,4 @@
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 
 /** The public members of tfjs's `BackendWasm` that kernels working on its heap need. */
 export interface WasmHeap {
@@ -19,4 +19,16 @@ export function heapFloats(heap: WasmHeap, tensor: tf.TensorInfo): Float32Array 
   const offset = heap.getMemoryOffset(tensor.dataId);
   const length = tensor.shape.reduce((a, b) => a * b, 1);
   return new Float32Array(heap.wasm.HEAPU8.buffer, offset, length);
+}
+
+/**
+ * Copies the values of the float32 tensor `tensor` into `target`: straight
+ * from the heap on the wasm backend, without the fresh array `data()` allocates.
+ */
+export async function copyFloats(tensor: tf.Tensor, target: Float32Array): Promise<void> {
+  if (tf.getBackend() === "wasm") {
+    target.set(heapFloats(tf.backend() as unknown as WasmHeap, tensor));
+  } else {
+    target.set(await tensor.data() as Float32Array);
+  }
 }

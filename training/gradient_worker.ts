@@ -10,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { buildModel } from "../model/registry.ts";
 import { setupBackend } from "../runtime/backend.ts";
+import { copyFloats } from "../runtime/wasm_heap.ts";
 import type { HelperReply, HelperRequest } from "./gradient_helpers.ts";
 import { type GradientContext, partGradients, trainableVariables } from "./step.ts";
 import { isGradientWorker } from "./worker_role.ts";
@@ -17,12 +18,12 @@ import { isGradientWorker } from "./worker_role.ts";
 /** The worker's global scope (Deno types `self` as a window). */
 const scope = self as unknown as {
   onmessage: (event: MessageEvent<HelperRequest>) => void;
-  postMessage: (message: HelperReply, options?: { transfer: Transferable[] }) => void;
+  postMessage: (message: HelperReply) => void;
 };
 
 let context: GradientContext | undefined;
 
-async function handle(request: HelperRequest): Promise<[HelperReply, Transferable[]]> {
+async function handle(request: HelperRequest): Promise<HelperReply> {
   if (request.kind === "init") {
     await setupBackend("wasm");
     context = {
@@ -30,7 +31,7 @@ async function handle(request: HelperRequest): Promise<[HelperReply, Transferabl
       resize: request.resize,
       microBatchLimit: request.microBatchLimit,
     };
-    return [{ kind: "ready" }, []];
+    return { kind: "ready" };
   }
   const variables = trainableVariables(context!.model);
   variables.forEach((variable, i) => {
@@ -39,26 +40,16 @@ async function handle(request: HelperRequest): Promise<[HelperReply, Transferabl
     value.dispose();
   });
   const part = partGradients(context!, request.part, request.dropout);
-  const tensors = [...part.gradients, part.scaledLoss, part.correct];
-  const values = await Promise.all(tensors.map((t) => t.data()));
-  tf.dispose(tensors);
-  const gradients = values.slice(0, -2) as Float32Array[];
-  return [
-    {
-      kind: "result",
-      gradients,
-      scaledLoss: values[values.length - 2][0],
-      correct: values[values.length - 1][0],
-    },
-    gradients.map((g) => g.buffer as ArrayBuffer),
-  ];
+  await Promise.all(part.gradients.map((g, i) => copyFloats(g, request.gradients[i])));
+  const [scaledLoss, correct] = await Promise.all([part.scaledLoss.data(), part.correct.data()]);
+  tf.dispose([...part.gradients, part.scaledLoss, part.correct]);
+  return { kind: "result", scaledLoss: scaledLoss[0], correct: correct[0] };
 }
 
 if (isGradientWorker()) {
   scope.onmessage = async (event) => {
     try {
-      const [reply, transfer] = await handle(event.data);
-      scope.postMessage(reply, { transfer });
+      scope.postMessage(await handle(event.data));
     } catch (error) {
       scope.postMessage({ kind: "error", message: String(error) });
     }
