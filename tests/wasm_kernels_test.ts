@@ -20,7 +20,7 @@ type Conv = {
 /**
  * AlexNet's five convolutions (on smaller images: the CPU backend is slow;
  * conv3 and conv4 by Winograd's algorithm), LeNet's two, one whose im2col
- * matrix takes one chunk per example, and odd ones (stride 2 and 3,
+ * matrix is built in two chunks (two examples, then one), and odd ones (stride 2 and 3,
  * channels not a multiple of 4, asymmetric "same" padding).
  */
 const CONVS: Conv[] = [
@@ -29,7 +29,7 @@ const CONVS: Conv[] = [
   { x: [1, 5, 5, 256], filter: [3, 3, 256, 384], stride: 1, pad: 1 },
   { x: [1, 5, 5, 384], filter: [3, 3, 384, 256], stride: 1, pad: 1 },
   { x: [3, 28, 28, 1], filter: [5, 5, 1, 6], stride: 1, pad: "same" },
-  { x: [3, 40, 40, 96], filter: [5, 5, 96, 8], stride: 1, pad: 2 },
+  { x: [3, 45, 45, 16], filter: [5, 5, 16, 64], stride: 1, pad: 2 },
   { x: [3, 14, 14, 6], filter: [5, 5, 6, 16], stride: 1, pad: "valid" },
   { x: [3, 10, 9, 5], filter: [3, 2, 5, 7], stride: 2, pad: "same" },
   { x: [3, 10, 9, 5], filter: [4, 2, 5, 7], stride: 1, pad: "same" },
