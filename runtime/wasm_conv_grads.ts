@@ -3,7 +3,7 @@ import { convGradientInfo } from "./conv_info.ts";
 import { overrideKernel } from "./kernel_override.ts";
 import { patchRows, transposeInto } from "./im2col.ts";
 import { padInto } from "./pad.ts";
-import { fitsWinograd, winogradFilterGradient } from "./wasm_winograd.ts";
+import { winogradFilterGradient, winogradScheme } from "./wasm_winograd.ts";
 import { WasmWorkspace } from "./wasm_workspace.ts";
 
 interface KernelArgs {
@@ -176,14 +176,15 @@ function im2colFilterGradient(
 
 /**
  * The filter gradient of a 2-D convolution on the wasm backend, which ships
- * without one: Winograd's algorithm for 3×3 "same" convolutions
+ * without one: Winograd's algorithm for 3×3 and 5×5 "same" convolutions
  * (`wasm_winograd.ts`), otherwise an im2col product or, with few output
  * channels, the batch-as-channels convolution.
  */
 function conv2DBackpropFilterWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const filterShape = attrs.filterShape as number[];
-  if (fitsWinograd(x.shape, filterShape, attrs)) return winogradFilterGradient(backend, { x, dy });
+  const scheme = winogradScheme(x.shape, filterShape, attrs);
+  if (scheme !== undefined) return winogradFilterGradient(backend, { scheme, x, dy });
   return filterShape[3] >= IM2COL_MIN_OUT_CHANNELS
     ? im2colFilterGradient(backend, { x, dy, attrs })
     : batchAsChannelsFilterGradient(backend, { x, dy, attrs });

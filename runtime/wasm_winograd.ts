@@ -3,17 +3,8 @@ import { overrideKernel } from "./kernel_override.ts";
 import { transposeInto } from "./im2col.ts";
 import { padInto } from "./pad.ts";
 import { WasmWorkspace } from "./wasm_workspace.ts";
-import {
-  filterGradientFromTiles,
-  filterTiles,
-  gradientTiles,
-  inputTiles,
-  outputTiles,
-  paddedInputShape,
-  TILE_ELEMENTS,
-  type TileGrid,
-  tileGrid,
-} from "./winograd.ts";
+import { F2X2_3X3, type TileGrid, tileGrid, type WinogradScheme } from "./winograd.ts";
+import { F2X2_5X5 } from "./winograd5.ts";
 
 interface ConvArgs {
   inputs: {
@@ -38,11 +29,23 @@ let xnnpackFusedConv2D: tf.KernelFunc | undefined;
 const MIN_CHANNELS = 32;
 
 /**
- * True when the convolution of `x` with `filter` is one Winograd F(2×2, 3×3)
- * computes: a 3×3 filter, stride 1, no dilation, one pixel of padding on
- * every side (AlexNet's conv3–conv5), NHWC, at least `MIN_CHANNELS` in and out.
+ * Most floats in one set of tile planes: the batch is transformed and
+ * multiplied in chunks of images below it, which bounds the temporaries
+ * (AlexNet's conv2 at 64 examples would otherwise need 400 MB of products).
  */
-export function fitsWinograd(xShape: number[], filterShape: number[], attrs: tf.NamedAttrMap) {
+const CHUNK_FLOATS = 2 ** 23;
+
+/**
+ * The Winograd algorithm that computes the convolution of `x` with `filter`,
+ * if any: a 3×3 or 5×5 filter (AlexNet's conv2–conv5), stride 1, no
+ * dilation, "same" padding on every side, NHWC, at least `MIN_CHANNELS` in
+ * and out.
+ */
+export function winogradScheme(
+  xShape: number[],
+  filterShape: number[],
+  attrs: tf.NamedAttrMap,
+): WinogradScheme | undefined {
   const { strides, pad, dilations, dimRoundingMode, dataFormat } = attrs as unknown as {
     strides: [number, number] | number;
     pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
@@ -50,7 +53,7 @@ export function fitsWinograd(xShape: number[], filterShape: number[], attrs: tf.
     dimRoundingMode?: "floor" | "round" | "ceil";
     dataFormat?: "NHWC" | "NCHW";
   };
-  if (dataFormat === "NCHW" || xShape.length !== 4 || filterShape.length !== 4) return false;
+  if (dataFormat === "NCHW" || xShape.length !== 4 || filterShape.length !== 4) return undefined;
   const info = tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
@@ -59,92 +62,134 @@ export function fitsWinograd(xShape: number[], filterShape: number[], attrs: tf.
     pad,
     dimRoundingMode,
   );
+  const scheme = [F2X2_3X3, F2X2_5X5].find((s) => s.filterSize === info.filterHeight);
+  const border = (info.filterHeight - 1) / 2;
   const { top, bottom, left, right } = info.padInfo;
-  return info.filterHeight === 3 && info.filterWidth === 3 &&
+  const fits = scheme !== undefined && info.filterWidth === info.filterHeight &&
     info.strideHeight === 1 && info.strideWidth === 1 &&
     info.dilationHeight === 1 && info.dilationWidth === 1 &&
-    [top, bottom, left, right].every((p) => p === 1) &&
+    [top, bottom, left, right].every((p) => p === border) &&
     info.inChannels >= MIN_CHANNELS && info.outChannels >= MIN_CHANNELS;
+  return fits ? scheme : undefined;
 }
 
-/** Bᵀ d B of `x` [batch, height, width, channels] as 16 temporary [tiles, channels] planes. */
-function transformInput(work: WasmWorkspace, x: tf.TensorInfo, grid: TileGrid): tf.TensorInfo[] {
-  const channels = x.shape[3];
-  const shape = paddedInputShape(grid, channels);
-  const padded = work.temporary(shape);
-  const planes = work.planes(TILE_ELEMENTS, [grid.tiles, channels]);
+/** Images per chunk of the batch, so that one set of planes stays under `CHUNK_FLOATS`. */
+function imagesPerChunk(scheme: WinogradScheme, x: tf.TensorInfo, channels: number): number {
+  const [batch, height, width] = x.shape;
+  const { tiles } = tileGrid(1, height, width);
+  return Math.min(
+    batch,
+    Math.max(1, Math.floor(CHUNK_FLOATS / (tiles * scheme.tileSize ** 2 * channels))),
+  );
+}
+
+/** The input tiles (Bᵀ d B) of images `first` to `first + count − 1` of `x`, as temporary planes. */
+function transformInput(
+  work: WasmWorkspace,
+  scheme: WinogradScheme,
+  options: { x: tf.TensorInfo; first: number; grid: TileGrid },
+): tf.TensorInfo[] {
+  const { x, first, grid } = options;
+  const [, height, width, channels] = x.shape;
+  const rows = 2 * grid.tilesHigh + scheme.tileSize - 2;
+  const columns = 2 * grid.tilesWide + scheme.tileSize - 2;
+  const border = (scheme.filterSize - 1) / 2;
+  const padded = work.temporary([grid.batch, rows, columns, channels]);
+  const planes = work.planes(scheme.tileSize ** 2, [grid.tiles, channels]);
   const [xValues, paddedValues] = work.views([x, padded]);
-  padInto(xValues, paddedValues, {
+  padInto(xValues.subarray(first * height * width * channels), paddedValues, {
     batch: grid.batch,
-    height: grid.height,
-    width: grid.width,
+    height,
+    width,
     channels,
-    rows: shape[1],
-    columns: shape[2],
-    top: 1,
-    left: 1,
+    rows,
+    columns,
+    top: border,
+    left: border,
   });
-  inputTiles(paddedValues, work.views(planes), { grid, channels });
+  scheme.inputTiles(paddedValues, work.views(planes), { grid, channels });
   return planes;
 }
 
 /**
- * The 3×3 "same" convolution of `x` with `filter` by Winograd F(2×2, 3×3),
- * plus `bias` and a ReLU if asked. The input gradient is such a convolution
- * too (see `wasm_conv_grads.ts`).
+ * The "same" convolution of `x` with `filter` by Winograd's `scheme`, plus
+ * `bias` and a ReLU if asked. The input gradient is such a convolution too
+ * (see `wasm_conv_grads.ts`).
  */
 export function winogradConv2D(
   backend: tf.KernelBackend,
-  options: { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo; relu?: boolean },
+  options: {
+    scheme: WinogradScheme;
+    x: tf.TensorInfo;
+    filter: tf.TensorInfo;
+    bias?: tf.TensorInfo;
+    relu?: boolean;
+    /** Images per chunk (default: as many as `CHUNK_FLOATS` allows). */
+    chunk?: number;
+  },
 ): tf.TensorInfo {
-  const { x, filter, bias, relu = false } = options;
+  const { scheme, x, filter, bias, relu = false } = options;
   const [batch, height, width, channelsIn] = x.shape;
   const channelsOut = filter.shape[3];
-  const grid = tileGrid(batch, height, width);
-  const work = new WasmWorkspace(backend);
-  const inputPlanes = transformInput(work, x, grid);
-  const filterPlanes = work.planes(TILE_ELEMENTS, [channelsIn, channelsOut]);
-  filterTiles(work.views([filter])[0], work.views(filterPlanes), channelsIn * channelsOut);
-  const products = inputPlanes.map((v, e) =>
-    work.product(v, filterPlanes[e], grid.tiles, channelsOut)
-  );
-  const output = work.heap.makeOutput([batch, height, width, channelsOut], "float32");
-  const [outputValues, biasValues] = work.views(bias ? [output, bias] : [output]);
-  outputTiles(work.views(products), outputValues, {
-    grid,
-    channels: channelsOut,
-    bias: biasValues,
-    relu,
-  });
-  work.release();
+  const whole = new WasmWorkspace(backend);
+  const filterPlanes = whole.planes(scheme.tileSize ** 2, [channelsIn, channelsOut]);
+  const [filterValues, ...filterViews] = whole.views([filter, ...filterPlanes]);
+  scheme.filterTiles(filterValues, filterViews, channelsIn * channelsOut);
+  const output = whole.heap.makeOutput([batch, height, width, channelsOut], "float32");
+  const chunk = options.chunk ?? imagesPerChunk(scheme, x, Math.max(channelsIn, channelsOut));
+  for (let first = 0; first < batch; first += chunk) {
+    const grid = tileGrid(Math.min(chunk, batch - first), height, width);
+    const work = new WasmWorkspace(backend);
+    const products = transformInput(work, scheme, { x, first, grid }).map((v, e) =>
+      work.product(v, filterPlanes[e], grid.tiles, channelsOut)
+    );
+    const [outputValues, ...productViews] = work.views([output, ...products]);
+    scheme.outputTiles(productViews, outputValues.subarray(first * height * width * channelsOut), {
+      grid,
+      channels: channelsOut,
+      bias: bias && work.views([bias])[0],
+      relu,
+    });
+    work.release();
+  }
+  whole.release();
   return output;
 }
 
 /**
- * The filter gradient [3, 3, channelsIn, channelsOut] of a 3×3 "same"
- * convolution by Winograd F(2×2, 3×3): per tile element e, the product
+ * The filter gradient [r, r, channelsIn, channelsOut] of a "same"
+ * convolution by Winograd's `scheme`: per tile element e, the product
  * Vₑᵀ · Wₑ of the input's tiles (Bᵀ d B) and the output gradient's tiles
- * (A dY Aᵀ) sums over every tile of the batch at once.
+ * (A dY Aᵀ) sums over the tiles of a chunk of the batch at once; the
+ * chunks' sums are added.
  */
 export function winogradFilterGradient(
   backend: tf.KernelBackend,
-  options: { x: tf.TensorInfo; dy: tf.TensorInfo },
+  options: { scheme: WinogradScheme; x: tf.TensorInfo; dy: tf.TensorInfo; chunk?: number },
 ): tf.TensorInfo {
-  const { x, dy } = options;
+  const { scheme, x, dy } = options;
   const [batch, height, width, channelsIn] = x.shape;
   const channelsOut = dy.shape[3];
-  const grid = tileGrid(batch, height, width);
-  const work = new WasmWorkspace(backend);
-  const inputPlanes = transformInput(work, x, grid);
-  const even = height % 2 === 0 && width % 2 === 0;
-  const evenDy = even
-    ? dy
-    : work.temporary([batch, 2 * grid.tilesHigh, 2 * grid.tilesWide, channelsOut]);
-  const gradientPlanes = work.planes(TILE_ELEMENTS, [grid.tiles, channelsOut]);
-  const [dyValues, evenValues] = work.views([dy, evenDy]);
-  if (!even) {
-    padInto(dyValues, evenValues, {
-      batch,
+  const elements = scheme.tileSize ** 2;
+  const whole = new WasmWorkspace(backend);
+  const sums = whole.planes(elements, [channelsIn, channelsOut]);
+  whole.views(sums).forEach((sum) => sum.fill(0));
+  const chunk = options.chunk ?? imagesPerChunk(scheme, x, Math.max(channelsIn, channelsOut));
+  for (let first = 0; first < batch; first += chunk) {
+    const grid = tileGrid(Math.min(chunk, batch - first), height, width);
+    const work = new WasmWorkspace(backend);
+    const inputPlanes = transformInput(work, scheme, { x, first, grid });
+    const evenDy = work.temporary([
+      grid.batch,
+      2 * grid.tilesHigh,
+      2 * grid.tilesWide,
+      channelsOut,
+    ]);
+    const gradientPlanes = work.planes(elements, [grid.tiles, channelsOut]);
+    const transposed = work.planes(elements, [channelsIn, grid.tiles]);
+    const [dyValues, evenValues] = work.views([dy, evenDy]);
+    padInto(dyValues.subarray(first * height * width * channelsOut), evenValues, {
+      batch: grid.batch,
       height,
       width,
       channels: channelsOut,
@@ -153,49 +198,54 @@ export function winogradFilterGradient(
       top: 0,
       left: 0,
     });
+    scheme.gradientTiles(evenValues, work.views(gradientPlanes), { grid, channels: channelsOut });
+    const transposedViews = work.views(transposed);
+    work.views(inputPlanes).forEach((v, e) =>
+      transposeInto(v, transposedViews[e], { rows: grid.tiles, columns: channelsIn })
+    );
+    const products = transposed.map((v, e) =>
+      work.product(v, gradientPlanes[e], channelsIn, channelsOut)
+    );
+    const productViews = work.views(products);
+    work.views(sums).forEach((sum, e) => {
+      const product = productViews[e];
+      for (let i = 0; i < sum.length; i++) sum[i] += product[i];
+    });
+    work.release();
   }
-  gradientTiles(evenValues, work.views(gradientPlanes), { grid, channels: channelsOut });
-  const transposed = work.planes(TILE_ELEMENTS, [channelsIn, grid.tiles]);
-  const transposedViews = work.views(transposed);
-  work.views(inputPlanes).forEach((v, e) =>
-    transposeInto(v, transposedViews[e], { rows: grid.tiles, columns: channelsIn })
-  );
-  const products = transposed.map((v, e) =>
-    work.product(v, gradientPlanes[e], channelsIn, channelsOut)
-  );
-  const gradient = work.heap.makeOutput([3, 3, channelsIn, channelsOut], "float32");
-  filterGradientFromTiles(
-    work.views(products),
-    work.views([gradient])[0],
-    channelsIn * channelsOut,
-  );
-  work.release();
+  const size = scheme.filterSize;
+  const gradient = whole.heap.makeOutput([size, size, channelsIn, channelsOut], "float32");
+  const [gradientValues, ...sumViews] = whole.views([gradient, ...sums]);
+  scheme.filterGradientFromTiles(sumViews, gradientValues, channelsIn * channelsOut);
+  whole.release();
   return gradient;
 }
 
 function conv2D(args: ConvArgs): tf.TensorInfo {
   const { inputs: { x, filter }, backend, attrs } = args;
-  if (!fitsWinograd(x.shape, filter.shape, attrs)) {
+  const scheme = winogradScheme(x.shape, filter.shape, attrs);
+  if (scheme === undefined) {
     return xnnpackConv2D!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
-  return winogradConv2D(backend, { x, filter });
+  return winogradConv2D(backend, { scheme, x, filter });
 }
 
 function fusedConv2D(args: ConvArgs): tf.TensorInfo {
   const { inputs: { x, filter, bias, preluActivationWeights }, backend, attrs } = args;
   const activation = attrs.activation ?? "linear";
+  const scheme = winogradScheme(x.shape, filter.shape, attrs);
   if (
-    !fitsWinograd(x.shape, filter.shape, attrs) || preluActivationWeights ||
+    scheme === undefined || preluActivationWeights ||
     (activation !== "linear" && activation !== "relu")
   ) {
     return xnnpackFusedConv2D!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
-  return winogradConv2D(backend, { x, filter, bias, relu: activation === "relu" });
+  return winogradConv2D(backend, { scheme, x, filter, bias, relu: activation === "relu" });
 }
 
 /**
- * Routes the wasm backend's 3×3 stride-1 "same" convolutions (plain and
- * fused with bias and ReLU) through Winograd F(2×2, 3×3), once.
+ * Routes the wasm backend's 3×3 and 5×5 stride-1 "same" convolutions (plain
+ * and fused with bias and ReLU) through Winograd's algorithm, once.
  */
 export function registerWasmWinograd(): void {
   if (xnnpackConv2D !== undefined) return;

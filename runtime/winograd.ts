@@ -1,21 +1,17 @@
 /**
- * The transforms of Winograd's minimal filtering algorithm F(2×2, 3×3)
- * (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks",
- * 2015) on NHWC arrays. A 3×3 stride-1 convolution with one pixel of
- * padding is cut into 2×2 output tiles, each computed from a 4×4 input tile d
- * and the filter g as Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A. Summed over the input
- * channels, the 16 element-wise products become 16 matrix products
- * (tiles × channels in) · (channels in × channels out): 16 multiplications
- * per tile and channel pair instead of 36. The filter gradient follows from
- * the same identity: dg = Gᵀ [Σ over tiles (A dY Aᵀ) ⊙ (Bᵀ d B)] G.
- * Tensors in the 16-element "tile domain" are held as 16 planes, one per
- * element, each a row-major matrix.
+ * Winograd's minimal filtering algorithms F(2×2, r×r) (Lavin & Gray, "Fast
+ * Algorithms for Convolutional Neural Networks", 2015) on NHWC arrays, and
+ * the transforms of F(2×2, 3×3). A stride-1 r×r convolution with "same"
+ * padding is cut into 2×2 output tiles, each computed from an α×α input
+ * tile d (α = r + 1) and the filter g as Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A. Summed
+ * over the input channels, the α² element-wise products become α² matrix
+ * products (tiles × channels in) · (channels in × channels out): for 3×3,
+ * 16 multiplications per tile and channel pair instead of 36. The filter
+ * gradient follows from the same identity:
+ * dg = Gᵀ [Σ over tiles (A dY Aᵀ) ⊙ (Bᵀ d B)] G. Tensors in the "tile
+ * domain" are held as α² planes, one per element, each a row-major matrix.
  */
-
-/** Elements of a tile in the Winograd domain (4×4). */
-export const TILE_ELEMENTS = 16;
-
-/** How the output of a 3×3 stride-1 "same" convolution is cut into 2×2 tiles. */
+/** How the output of a stride-1 "same" convolution is cut into 2×2 tiles. */
 export interface TileGrid {
   batch: number;
   height: number;
@@ -33,17 +29,48 @@ export function tileGrid(batch: number, height: number, width: number): TileGrid
   return { batch, height, width, tilesHigh, tilesWide, tiles: batch * tilesHigh * tilesWide };
 }
 
-/** Shape [batch, 2·tilesHigh + 2, 2·tilesWide + 2, channels] of the input padded for `inputTiles`. */
-export function paddedInputShape(grid: TileGrid, channels: number): number[] {
-  return [grid.batch, 2 * grid.tilesHigh + 2, 2 * grid.tilesWide + 2, channels];
+/**
+ * The five transforms of one Winograd algorithm F(2×2, r×r) on NHWC arrays,
+ * tile elements held as planes (row-major matrices, one per element).
+ */
+export interface WinogradScheme {
+  /** Side r of the filter. */
+  filterSize: number;
+  /** Side α = r + 1 of an input tile. */
+  tileSize: number;
+  /**
+   * Bᵀ d B for every input tile of `padded` [batch, 2·tilesHigh + α − 2,
+   * 2·tilesWide + α − 2, channels]: planes [tiles, channels].
+   */
+  inputTiles(
+    padded: Float32Array,
+    planes: Float32Array[],
+    layout: { grid: TileGrid; channels: number },
+  ): void;
+  /** G g Gᵀ of a filter [r, r, channelsIn, channelsOut]: planes [channelsIn, channelsOut]. */
+  filterTiles(filter: Float32Array, planes: Float32Array[], pairs: number): void;
+  /** Aᵀ m A from planes [tiles, channels]: the output, plus a bias and a ReLU if asked. */
+  outputTiles(
+    planes: Float32Array[],
+    output: Float32Array,
+    layout: { grid: TileGrid; channels: number; bias?: Float32Array; relu: boolean },
+  ): void;
+  /** A dY Aᵀ for every 2×2 tile of `dy` [batch, 2·tilesHigh, 2·tilesWide, channels]. */
+  gradientTiles(
+    dy: Float32Array,
+    planes: Float32Array[],
+    layout: { grid: TileGrid; channels: number },
+  ): void;
+  /** Gᵀ m G: the filter gradient [r, r, channelsIn, channelsOut] from planes [channelsIn, channelsOut]. */
+  filterGradientFromTiles(planes: Float32Array[], gradient: Float32Array, pairs: number): void;
 }
 
 /**
- * Bᵀ d B for every 4×4 tile of `padded` (laid out as `paddedInputShape`):
+ * Bᵀ d B for every 4×4 tile of `padded` [batch, 2·tilesHigh + 2, 2·tilesWide + 2, channels]:
  * plane e holds element e of each tile's transform, as a [tiles, channels]
  * matrix.
  */
-export function inputTiles(
+function inputTiles(
   padded: Float32Array,
   planes: Float32Array[],
   layout: { grid: TileGrid; channels: number },
@@ -99,7 +126,7 @@ export function inputTiles(
  * channelsIn · channelsOut): plane e holds element e of every (in, out)
  * pair's transform, as a [channelsIn, channelsOut] matrix.
  */
-export function filterTiles(filter: Float32Array, planes: Float32Array[], pairs: number): void {
+function filterTiles(filter: Float32Array, planes: Float32Array[], pairs: number): void {
   const [u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, u10, u11, u12, u13, u14, u15] = planes;
   for (let to = 0; to < pairs; to++) {
     const g0 = filter[to], g1 = filter[to + pairs], g2 = filter[to + 2 * pairs];
@@ -131,7 +158,7 @@ export function filterTiles(filter: Float32Array, planes: Float32Array[], pairs:
  * channels] from the 16 product planes ([tiles, channels] each), plus
  * `bias` per channel and a ReLU if asked (tfjs's fused convolution).
  */
-export function outputTiles(
+function outputTiles(
   planes: Float32Array[],
   output: Float32Array,
   layout: { grid: TileGrid; channels: number; bias?: Float32Array; relu: boolean },
@@ -172,7 +199,7 @@ export function outputTiles(
  * side is odd): plane e holds element e of each tile's transform as a
  * [tiles, channels] matrix.
  */
-export function gradientTiles(
+function gradientTiles(
   dy: Float32Array,
   planes: Float32Array[],
   layout: { grid: TileGrid; channels: number },
@@ -215,7 +242,7 @@ export function gradientTiles(
  * Gᵀ m G: the filter gradient [3, 3, channelsIn, channelsOut] from the 16
  * planes of Σ over tiles (A dY Aᵀ) ⊙ (Bᵀ d B), each [channelsIn, channelsOut].
  */
-export function filterGradientFromTiles(
+function filterGradientFromTiles(
   planes: Float32Array[],
   gradient: Float32Array,
   pairs: number,
@@ -240,3 +267,14 @@ export function filterGradientFromTiles(
     gradient[at + 8 * pairs] = 0.5 * (c1 + c2) + c3;
   }
 }
+
+/** Winograd's F(2×2, 3×3). */
+export const F2X2_3X3: WinogradScheme = {
+  filterSize: 3,
+  tileSize: 4,
+  inputTiles,
+  filterTiles,
+  outputTiles,
+  gradientTiles,
+  filterGradientFromTiles,
+};

@@ -19,7 +19,7 @@ type Conv = {
 
 /**
  * AlexNet's five convolutions (on smaller images: the CPU backend is slow;
- * conv3 and conv4 by Winograd's algorithm), LeNet's two, one whose im2col
+ * conv2, conv3 and conv4 by Winograd's algorithm), LeNet's two, one whose im2col
  * matrix is built in two chunks (two examples, then one), and odd ones (stride 2 and 3,
  * channels not a multiple of 4, asymmetric "same" padding).
  */

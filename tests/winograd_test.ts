@@ -2,7 +2,11 @@ import * as tf from "@tensorflow/tfjs";
 import { assert, relativeError } from "./assert.ts";
 import { seededRandom } from "../data/random.ts";
 import { setupBackend } from "../runtime/backend.ts";
-import { fitsWinograd } from "../runtime/wasm_winograd.ts";
+import {
+  winogradConv2D,
+  winogradFilterGradient,
+  winogradScheme,
+} from "../runtime/wasm_winograd.ts";
 
 const random = seededRandom(31);
 
@@ -13,36 +17,45 @@ function uniform(shape: number[]): tf.Tensor {
 
 const SAME = { strides: 1, pad: "same", dataFormat: "NHWC", dilations: 1 } as const;
 
-Deno.test("Winograd takes AlexNet's 3×3 convolutions and leaves every other one to XNNPACK", () => {
-  for (
-    const [x, filter] of [[[64, 12, 12, 256], [3, 3, 256, 384]], [[64, 12, 12, 384], [
-      3,
-      3,
-      384,
-      256,
-    ]]]
-  ) {
-    assert(fitsWinograd(x, filter, SAME), `${x} * ${filter} should take Winograd`);
+Deno.test("Winograd takes AlexNet's 3×3 and 5×5 convolutions and leaves the others to XNNPACK", () => {
+  const alexnet = [
+    [[64, 26, 26, 96], [5, 5, 96, 256]],
+    [[64, 12, 12, 256], [3, 3, 256, 384]],
+    [[64, 12, 12, 384], [3, 3, 384, 256]],
+  ];
+  for (const [x, filter] of alexnet) {
+    const scheme = winogradScheme(x, filter, SAME);
+    assert(scheme?.filterSize === filter[0], `${x} * ${filter} should take Winograd`);
   }
   const others: [number[], number[], tf.NamedAttrMap][] = [
-    [[64, 26, 26, 96], [5, 5, 96, 256], { ...SAME, pad: 2 }],
     [[64, 224, 224, 1], [11, 11, 1, 96], { ...SAME, strides: 4, pad: "valid" }],
     [[8, 12, 12, 64], [3, 3, 64, 64], { ...SAME, strides: 2 }],
     [[8, 12, 12, 64], [3, 3, 64, 64], { ...SAME, pad: "valid" }],
+    [[8, 12, 12, 64], [5, 5, 64, 64], { ...SAME, pad: 1 }],
     [[8, 12, 12, 64], [3, 3, 64, 64], { ...SAME, dilations: 2 }],
+    [[8, 12, 12, 64], [3, 5, 64, 64], SAME],
+    [[8, 12, 12, 64], [7, 7, 64, 64], SAME],
     [[8, 12, 12, 16], [3, 3, 16, 64], SAME],
+    [[8, 28, 28, 1], [5, 5, 1, 6], SAME],
   ];
   for (const [x, filter, attrs] of others) {
-    assert(!fitsWinograd(x, filter, attrs), `${x} * ${filter} ${JSON.stringify(attrs)}`);
+    assert(!winogradScheme(x, filter, attrs), `${x} * ${filter} ${JSON.stringify(attrs)}`);
   }
 });
 
-/** Even and odd sides (partial tiles), a single pixel, and AlexNet's conv4 on 5×5 images. */
+/**
+ * Both schemes on even and odd sides (partial tiles) and a single pixel,
+ * AlexNet's conv4 on 5×5 images and its conv2 on 13×13.
+ */
 const CONVS: [number[], number[]][] = [
   [[2, 12, 12, 64], [3, 3, 64, 48]],
   [[3, 7, 5, 40], [3, 3, 40, 33]],
   [[2, 1, 1, 32], [3, 3, 32, 32]],
   [[2, 5, 5, 384], [3, 3, 384, 384]],
+  [[2, 8, 8, 48], [5, 5, 48, 40]],
+  [[3, 7, 6, 40], [5, 5, 40, 33]],
+  [[2, 1, 1, 32], [5, 5, 32, 32]],
+  [[1, 13, 13, 96], [5, 5, 96, 256]],
 ];
 
 /** The fused forward (bias, ReLU) and both gradients of Σ conv(x, filter) · dy. */
@@ -62,12 +75,12 @@ function convolutionAndGradients(x: tf.Tensor, filter: tf.Tensor, bias: tf.Tenso
 }
 
 Deno.test({
-  name: "wasm Winograd F(2×2, 3×3) convolution and gradients equal the CPU backend's (≤ 1e-4)",
+  name: "wasm Winograd convolutions and gradients equal the CPU backend's (relative error ≤ 1e-4)",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
     for (const [xShape, filterShape] of CONVS) {
-      assert(fitsWinograd(xShape, filterShape, SAME));
+      assert(winogradScheme(xShape, filterShape, SAME));
       await setupBackend("cpu");
       const x = uniform(xShape);
       const filter = uniform(filterShape);
@@ -85,6 +98,36 @@ Deno.test({
         assert(error <= 1e-4, `x ${xShape}, filter ${filterShape}: ${name} error ${error}`);
       });
       tf.dispose([x, filter, bias, dy]);
+    }
+    await setupBackend("cpu");
+  },
+});
+
+Deno.test({
+  name: "wasm Winograd in chunks of the batch (2 + 2 + 1 images) equals it in one chunk (≤ 1e-5)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    await setupBackend("wasm");
+    for (const filterShape of [[3, 3, 32, 40], [5, 5, 32, 40]]) {
+      const x = uniform([5, 6, 7, 32]);
+      const filter = uniform(filterShape);
+      const dy = uniform([5, 6, 7, 40]);
+      const scheme = winogradScheme(x.shape, filterShape, SAME)!;
+      const backend = tf.backend();
+      const run = (chunk: number) =>
+        [
+          winogradConv2D(backend, { scheme, x, filter, chunk }),
+          winogradFilterGradient(backend, { scheme, x, dy, chunk }),
+        ].map((info) => tf.engine().makeTensorFromTensorInfo(info));
+      const [whole, chunked] = [
+        await Promise.all(run(5).map((t) => t.data())),
+        await Promise.all(run(2).map((t) => t.data())),
+      ];
+      ["output", "filter gradient"].forEach((name, i) => {
+        const error = relativeError(chunked[i], whole[i]);
+        assert(error <= 1e-5, `filter ${filterShape}: ${name} error ${error}`);
+      });
     }
     await setupBackend("cpu");
   },

@@ -1,0 +1,224 @@
+import type { TileGrid, WinogradScheme } from "./winograd.ts";
+
+/**
+ * Winograd's F(2×2, 5×5) (AlexNet's second convolution): 6×6 input tiles,
+ * 36 multiplications per tile and channel pair instead of 100. Its
+ * matrices, built from the points 0, ±1, ±2 and ∞ (Toom–Cook), are
+ *   Bᵀ = [4 0 −5 0 1 0; 0 4 4 −1 −1 0; 0 −4 4 1 −1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1],
+ *   G = [1/4 0 0 0 0; 1/6 ×(1 1 1 1 1); 1/6 ×(1 −1 1 −1 1); 1/24 ×(1 2 4 8 16); 1/24 ×(1 −2 4 −8 16); 0 0 0 0 1],
+ *   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 1].
+ * Each 2-D transform is applied as two 1-D passes (tile rows, then tile
+ * columns), channels innermost.
+ */
+const TILE = 6;
+const ELEMENTS = TILE * TILE;
+
+/** Bᵀ d B for every 6×6 tile of `padded` [batch, 2·tilesHigh + 4, 2·tilesWide + 4, channels]. */
+function inputTiles(
+  padded: Float32Array,
+  planes: Float32Array[],
+  layout: { grid: TileGrid; channels: number },
+): void {
+  const { grid: { batch, tilesHigh, tilesWide }, channels: c } = layout;
+  const columns = 2 * tilesWide + 4;
+  const r = columns * c;
+  const across = new Float32Array(ELEMENTS * c);
+  const planeRows = [0, 1, 2, 3, 4, 5].map((i) => planes.slice(TILE * i, TILE * i + TILE));
+  let at = 0;
+  for (let b = 0; b < batch; b++) {
+    for (let ty = 0; ty < tilesHigh; ty++) {
+      for (let tx = 0; tx < tilesWide; tx++, at += c) {
+        const corner = ((b * (2 * tilesHigh + 4) + 2 * ty) * columns + 2 * tx) * c;
+        for (let j = 0; j < TILE; j++) {
+          const from = corner + j * c;
+          for (let k = 0; k < c; k++) {
+            const p = from + k;
+            const d0 = padded[p], d1 = padded[p + r], d2 = padded[p + 2 * r];
+            const d3 = padded[p + 3 * r], d4 = padded[p + 4 * r], d5 = padded[p + 5 * r];
+            const q = j * c + k, s = TILE * c;
+            across[q] = 4 * d0 - 5 * d2 + d4;
+            across[q + s] = 4 * (d1 + d2) - d3 - d4;
+            across[q + 2 * s] = 4 * (d2 - d1) + d3 - d4;
+            across[q + 3 * s] = 2 * (d3 - d1) + d4 - d2;
+            across[q + 4 * s] = 2 * (d1 - d3) + d4 - d2;
+            across[q + 5 * s] = 4 * d1 - 5 * d3 + d5;
+          }
+        }
+        for (let i = 0; i < TILE; i++) {
+          const [v0, v1, v2, v3, v4, v5] = planeRows[i];
+          const row = i * TILE * c;
+          for (let k = 0; k < c; k++) {
+            const q = row + k;
+            const d0 = across[q], d1 = across[q + c], d2 = across[q + 2 * c];
+            const d3 = across[q + 3 * c], d4 = across[q + 4 * c], d5 = across[q + 5 * c];
+            const o = at + k;
+            v0[o] = 4 * d0 - 5 * d2 + d4;
+            v1[o] = 4 * (d1 + d2) - d3 - d4;
+            v2[o] = 4 * (d2 - d1) + d3 - d4;
+            v3[o] = 2 * (d3 - d1) + d4 - d2;
+            v4[o] = 2 * (d1 - d3) + d4 - d2;
+            v5[o] = 4 * d1 - 5 * d3 + d5;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** G applied to five taps g0…g4 (`step` apart in `g`), into `out` at `o`, `stride` apart. */
+function filterColumn(
+  g: ArrayLike<number>,
+  at: number,
+  step: number,
+  out: Float32Array,
+  o: number,
+  stride: number,
+): void {
+  const g0 = g[at], g1 = g[at + step], g2 = g[at + 2 * step], g3 = g[at + 3 * step];
+  const g4 = g[at + 4 * step];
+  out[o] = g0 / 4;
+  out[o + stride] = (g0 + g1 + g2 + g3 + g4) / 6;
+  out[o + 2 * stride] = (g0 - g1 + g2 - g3 + g4) / 6;
+  out[o + 3 * stride] = (g0 + 2 * g1 + 4 * g2 + 8 * g3 + 16 * g4) / 24;
+  out[o + 4 * stride] = (g0 - 2 * g1 + 4 * g2 - 8 * g3 + 16 * g4) / 24;
+  out[o + 5 * stride] = g4;
+}
+
+/** G g Gᵀ for a filter [5, 5, channelsIn, channelsOut]: 36 planes [channelsIn, channelsOut]. */
+function filterTiles(filter: Float32Array, planes: Float32Array[], pairs: number): void {
+  const down = new Float32Array(TILE * 5);
+  const tile = new Float32Array(ELEMENTS);
+  for (let at = 0; at < pairs; at++) {
+    for (let kx = 0; kx < 5; kx++) filterColumn(filter, at + kx * pairs, 5 * pairs, down, kx, 5);
+    for (let i = 0; i < TILE; i++) filterColumn(down, 5 * i, 1, tile, TILE * i, 1);
+    for (let e = 0; e < ELEMENTS; e++) planes[e][at] = tile[e];
+  }
+}
+
+/** Aᵀ m A for every tile, plus `bias` and a ReLU if asked: the output [batch, height, width, channels]. */
+function outputTiles(
+  planes: Float32Array[],
+  output: Float32Array,
+  layout: { grid: TileGrid; channels: number; bias?: Float32Array; relu: boolean },
+): void {
+  const { grid: { batch, height, width, tilesHigh, tilesWide }, channels: c, relu } = layout;
+  const bias = layout.bias ?? new Float32Array(c);
+  const floor = relu ? 0 : -Infinity;
+  const rows = new Float32Array(2 * TILE * c);
+  const planeColumns = [0, 1, 2, 3, 4, 5].map((j) =>
+    [0, 1, 2, 3, 4, 5].map((i) => planes[TILE * i + j])
+  );
+  let at = 0;
+  for (let b = 0; b < batch; b++) {
+    for (let ty = 0; ty < tilesHigh; ty++) {
+      const fullHeight = 2 * ty + 1 < height;
+      for (let tx = 0; tx < tilesWide; tx++, at += c) {
+        const fullWidth = 2 * tx + 1 < width;
+        for (let j = 0; j < TILE; j++) {
+          const [m0, m1, m2, m3, m4, m5] = planeColumns[j];
+          for (let k = 0; k < c; k++) {
+            const o = at + k;
+            const a1 = m1[o], a2 = m2[o], a3 = m3[o], a4 = m4[o];
+            rows[j * c + k] = m0[o] + a1 + a2 + a3 + a4;
+            rows[(TILE + j) * c + k] = a1 - a2 + 2 * (a3 - a4) + m5[o];
+          }
+        }
+        let y = ((b * height + 2 * ty) * width + 2 * tx) * c;
+        for (let half = 0; half < 2; half++, y += width * c) {
+          if (half === 1 && !fullHeight) break;
+          const row = half * TILE * c;
+          for (let k = 0; k < c; k++) {
+            const q = row + k;
+            const a1 = rows[q + c], a2 = rows[q + 2 * c], a3 = rows[q + 3 * c];
+            const a4 = rows[q + 4 * c];
+            output[y + k] = Math.max(floor, rows[q] + a1 + a2 + a3 + a4 + bias[k]);
+            if (fullWidth) {
+              output[y + c + k] = Math.max(
+                floor,
+                a1 - a2 + 2 * (a3 - a4) + rows[q + 5 * c] + bias[k],
+              );
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Rows of A: tile element i of a 2-long signal (y0, y1) is A[i][0]·y0 + A[i][1]·y1. */
+const A = [[1, 0], [1, 1], [1, -1], [1, 2], [1, -2], [0, 1]];
+
+/** A dY Aᵀ for every 2×2 tile of `dy` [batch, 2·tilesHigh, 2·tilesWide, channels]. */
+function gradientTiles(
+  dy: Float32Array,
+  planes: Float32Array[],
+  layout: { grid: TileGrid; channels: number },
+): void {
+  const { grid: { batch, tilesHigh, tilesWide }, channels: c } = layout;
+  const rowStride = 2 * tilesWide * c;
+  let at = 0;
+  for (let b = 0; b < batch; b++) {
+    for (let ty = 0; ty < tilesHigh; ty++) {
+      for (let tx = 0; tx < tilesWide; tx++, at += c) {
+        const p = ((b * 2 * tilesHigh + 2 * ty) * 2 * tilesWide + 2 * tx) * c;
+        for (let i = 0; i < TILE; i++) {
+          const [a0, a1] = A[i];
+          for (let j = 0; j < TILE; j++) {
+            const [b0, b1] = A[j];
+            const plane = planes[TILE * i + j];
+            for (let k = 0; k < c; k++) {
+              const q = p + k;
+              const top = b0 * dy[q] + b1 * dy[q + c];
+              const bottom = b0 * dy[q + rowStride] + b1 * dy[q + rowStride + c];
+              plane[at + k] = a0 * top + a1 * bottom;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Gᵀ applied to six tile elements m0…m5 (`step` apart in `m`), into `out` at `o`, `stride` apart. */
+function gradientColumn(
+  m: ArrayLike<number>,
+  at: number,
+  step: number,
+  out: Float32Array,
+  o: number,
+  stride: number,
+): void {
+  const m0 = m[at], m1 = m[at + step], m2 = m[at + 2 * step], m3 = m[at + 3 * step];
+  const m4 = m[at + 4 * step], m5 = m[at + 5 * step];
+  const sum12 = (m1 + m2) / 6, difference12 = (m1 - m2) / 6;
+  const sum34 = m3 + m4, difference34 = m3 - m4;
+  out[o] = m0 / 4 + sum12 + sum34 / 24;
+  out[o + stride] = difference12 + difference34 / 12;
+  out[o + 2 * stride] = sum12 + sum34 / 6;
+  out[o + 3 * stride] = difference12 + difference34 / 3;
+  out[o + 4 * stride] = sum12 + (2 * sum34) / 3 + m5;
+}
+
+/** Gᵀ m G: the filter gradient [5, 5, channelsIn, channelsOut] from 36 planes [channelsIn, channelsOut]. */
+function filterGradientFromTiles(planes: Float32Array[], gradient: Float32Array, pairs: number) {
+  const tile = new Float32Array(ELEMENTS);
+  const down = new Float32Array(5 * TILE);
+  const taps = new Float32Array(25);
+  for (let at = 0; at < pairs; at++) {
+    for (let e = 0; e < ELEMENTS; e++) tile[e] = planes[e][at];
+    for (let j = 0; j < TILE; j++) gradientColumn(tile, j, TILE, down, j, TILE);
+    for (let ky = 0; ky < 5; ky++) gradientColumn(down, TILE * ky, 1, taps, 5 * ky, 1);
+    for (let tap = 0; tap < 25; tap++) gradient[tap * pairs + at] = taps[tap];
+  }
+}
+
+/** Winograd's F(2×2, 5×5). */
+export const F2X2_5X5: WinogradScheme = {
+  filterSize: 5,
+  tileSize: TILE,
+  inputTiles,
+  filterTiles,
+  outputTiles,
+  gradientTiles,
+  filterGradientFromTiles,
+};
