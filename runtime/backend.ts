@@ -164,7 +164,7 @@ export async function setupWasm(): Promise<BackendInfo> {
 /**
  * The fastest backend this machine has: WebGPU on a hardware adapter,
  * otherwise wasm (on lavapipe, the software Vulkan driver, wasm trains
- * AlexNet 16 times faster than WebGPU; see README).
+ * AlexNet over 10 times faster than WebGPU; see README).
  */
 export async function fastestBackend(): Promise<BackendName> {
   const adapter = await navigator.gpu?.requestAdapter({ powerPreference: "high-performance" });
