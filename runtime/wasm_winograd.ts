@@ -83,7 +83,7 @@ function imagesPerChunk(scheme: WinogradScheme, x: tf.TensorInfo, channels: numb
   );
 }
 
-/** The input tiles (Bᵀ d B) of images `first` to `first + count − 1` of `x`, as temporary planes. */
+/** The input tiles (Bᵀ d B) of the `grid.batch` images of `x` from `first` on, as temporary planes. */
 function transformInput(
   work: WasmWorkspace,
   scheme: WinogradScheme,

@@ -29,6 +29,18 @@ export function tileGrid(batch: number, height: number, width: number): TileGrid
   return { batch, height, width, tilesHigh, tilesWide, tiles: batch * tilesHigh * tilesWide };
 }
 
+/** The tiles of a batch and the channels of one side of the convolution. */
+export interface TileLayout {
+  grid: TileGrid;
+  channels: number;
+}
+
+/** An output's tiles and channels, with the fused convolution's bias and ReLU. */
+export interface OutputLayout extends TileLayout {
+  bias?: Float32Array;
+  relu: boolean;
+}
+
 /**
  * The five transforms of one Winograd algorithm F(2×2, r×r) on NHWC arrays,
  * tile elements held as planes (row-major matrices, one per element).
@@ -45,7 +57,7 @@ export interface WinogradScheme {
   inputTiles(
     padded: Float32Array,
     planes: Float32Array[],
-    layout: { grid: TileGrid; channels: number },
+    layout: TileLayout,
   ): void;
   /** G g Gᵀ of a filter [r, r, channelsIn, channelsOut]: planes [channelsIn, channelsOut]. */
   filterTiles(filter: Float32Array, planes: Float32Array[], pairs: number): void;
@@ -53,13 +65,13 @@ export interface WinogradScheme {
   outputTiles(
     planes: Float32Array[],
     output: Float32Array,
-    layout: { grid: TileGrid; channels: number; bias?: Float32Array; relu: boolean },
+    layout: OutputLayout,
   ): void;
   /** A dY Aᵀ for every 2×2 tile of `dy` [batch, 2·tilesHigh, 2·tilesWide, channels]. */
   gradientTiles(
     dy: Float32Array,
     planes: Float32Array[],
-    layout: { grid: TileGrid; channels: number },
+    layout: TileLayout,
   ): void;
   /** Gᵀ m G: the filter gradient [r, r, channelsIn, channelsOut] from planes [channelsIn, channelsOut]. */
   filterGradientFromTiles(planes: Float32Array[], gradient: Float32Array, pairs: number): void;
@@ -73,7 +85,7 @@ export interface WinogradScheme {
 function inputTiles(
   padded: Float32Array,
   planes: Float32Array[],
-  layout: { grid: TileGrid; channels: number },
+  layout: TileLayout,
 ): void {
   const { grid: { batch, tilesHigh, tilesWide }, channels: c } = layout;
   const [v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15] = planes;
@@ -161,7 +173,7 @@ function filterTiles(filter: Float32Array, planes: Float32Array[], pairs: number
 function outputTiles(
   planes: Float32Array[],
   output: Float32Array,
-  layout: { grid: TileGrid; channels: number; bias?: Float32Array; relu: boolean },
+  layout: OutputLayout,
 ): void {
   const { grid: { batch, height, width, tilesHigh, tilesWide }, channels: c, relu } = layout;
   const bias = layout.bias ?? new Float32Array(c);
@@ -202,7 +214,7 @@ function outputTiles(
 function gradientTiles(
   dy: Float32Array,
   planes: Float32Array[],
-  layout: { grid: TileGrid; channels: number },
+  layout: TileLayout,
 ): void {
   const { grid: { batch, tilesHigh, tilesWide }, channels: c } = layout;
   const [w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15] = planes;

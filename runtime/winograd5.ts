@@ -1,4 +1,4 @@
-import type { TileGrid, WinogradScheme } from "./winograd.ts";
+import type { OutputLayout, TileLayout, WinogradScheme } from "./winograd.ts";
 
 /**
  * Winograd's F(2×2, 5×5) (AlexNet's second convolution): 6×6 input tiles,
@@ -17,7 +17,7 @@ const ELEMENTS = TILE * TILE;
 function inputTiles(
   padded: Float32Array,
   planes: Float32Array[],
-  layout: { grid: TileGrid; channels: number },
+  layout: TileLayout,
 ): void {
   const { grid: { batch, tilesHigh, tilesWide }, channels: c } = layout;
   const columns = 2 * tilesWide + 4;
@@ -99,7 +99,7 @@ function filterTiles(filter: Float32Array, planes: Float32Array[], pairs: number
 function outputTiles(
   planes: Float32Array[],
   output: Float32Array,
-  layout: { grid: TileGrid; channels: number; bias?: Float32Array; relu: boolean },
+  layout: OutputLayout,
 ): void {
   const { grid: { batch, height, width, tilesHigh, tilesWide }, channels: c, relu } = layout;
   const bias = layout.bias ?? new Float32Array(c);
@@ -152,7 +152,7 @@ const A = [[1, 0], [1, 1], [1, -1], [1, 2], [1, -2], [0, 1]];
 function gradientTiles(
   dy: Float32Array,
   planes: Float32Array[],
-  layout: { grid: TileGrid; channels: number },
+  layout: TileLayout,
 ): void {
   const { grid: { batch, tilesHigh, tilesWide }, channels: c } = layout;
   const rowStride = 2 * tilesWide * c;
