@@ -143,11 +143,13 @@ export function winogradConv2D(
     const products = transformInput(work, scheme, { x, first, grid }).map((v, e) =>
       work.product(v, filterPlanes[e], grid.tiles, channelsOut)
     );
-    const [outputValues, ...productViews] = work.views([output, ...products]);
-    scheme.outputTiles(productViews, outputValues.subarray(first * height * width * channelsOut), {
+    const biases = bias === undefined ? [] : [bias];
+    const [outputValues, ...views] = work.views([output, ...biases, ...products]);
+    const biasValues = bias === undefined ? undefined : views.shift();
+    scheme.outputTiles(views, outputValues.subarray(first * height * width * channelsOut), {
       grid,
       channels: channelsOut,
-      bias: bias && work.views([bias])[0],
+      bias: biasValues,
       relu,
     });
     work.release();
