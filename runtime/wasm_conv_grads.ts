@@ -12,21 +12,6 @@ interface KernelArgs {
   attrs: tf.NamedAttrMap;
 }
 
-type KernelRunner = (
-  name: string,
-  inputs: tf.NamedTensorInfoMap,
-  attrs: tf.NamedAttrMap,
-) => tf.TensorInfo;
-
-/** Calls the wasm backend's own kernels directly (no tape, no engine bookkeeping). */
-function wasmKernels(backend: tf.KernelBackend): KernelRunner {
-  return (name, inputs, attrs) => {
-    const kernel = tf.getKernel(name, "wasm");
-    if (kernel === undefined) throw new Error(`the wasm backend has no ${name} kernel`);
-    return kernel.kernelFunc({ inputs, attrs, backend }) as tf.TensorInfo;
-  };
-}
-
 /** Examples per partial filter gradient (XNNPACK at AlexNet's conv2: 24 GFLOP/s at 16, 11 at 128). */
 const FILTER_GRAD_CHUNK = 16;
 
@@ -52,7 +37,6 @@ function batchAsChannelsFilterGradient(
   const spanWidth = (info.outWidth - 1) * strideWidth;
   const padBottom = Math.max(0, filterHeight + spanHeight - height - padInfo.top);
   const padRight = Math.max(0, filterWidth + spanWidth - width - padInfo.left);
-  const run = wasmKernels(backend);
   const convolution = {
     strides: [1, 1],
     pad: [[0, 0], [padInfo.top, padBottom], [padInfo.left, padRight], [0, 0]],
@@ -63,33 +47,29 @@ function batchAsChannelsFilterGradient(
   let sum: tf.TensorInfo | undefined;
   for (let start = 0; start < batch; start += FILTER_GRAD_CHUNK) {
     const size = Math.min(FILTER_GRAD_CHUNK, batch - start);
+    const work = new WasmWorkspace(backend);
     const rows = (t: tf.TensorInfo) =>
-      size === batch ? t : run("Slice", { x: t }, {
+      size === batch ? t : work.run("Slice", { x: t }, {
         begin: [start, 0, 0, 0],
         size: [size, ...t.shape.slice(1)],
       });
-    const xRows = rows(x);
-    const dyRows = rows(dy);
-    const channelsFirst = run("Transpose", { x: xRows }, { perm: [3, 1, 2, 0] });
-    const dyAsFilter = run("Transpose", { x: dyRows }, { perm: [1, 2, 0, 3] });
-    const part = run("Conv2D", { x: channelsFirst, filter: dyAsFilter }, convolution);
-    const total = sum === undefined ? part : run("Add", { a: sum, b: part }, {});
-    for (const temporary of [xRows, dyRows, channelsFirst, dyAsFilter, part, sum]) {
-      if (temporary && temporary !== x && temporary !== dy && temporary !== total) {
-        backend.disposeData(temporary.dataId);
-      }
-    }
-    sum = total;
+    const channelsFirst = work.run("Transpose", { x: rows(x) }, { perm: [3, 1, 2, 0] });
+    const dyAsFilter = work.run("Transpose", { x: rows(dy) }, { perm: [1, 2, 0, 3] });
+    const part = work.run("Conv2D", { x: channelsFirst, filter: dyAsFilter }, convolution);
+    if (sum !== undefined) work.adopt(sum);
+    sum = sum === undefined ? part : work.run("Add", { a: sum, b: part }, {});
+    work.release(sum);
   }
+  const work = new WasmWorkspace(backend);
+  work.adopt(sum!);
   const cropped = sum!.shape[1] === filterHeight && sum!.shape[2] === filterWidth
     ? sum!
-    : run("Slice", { x: sum! }, {
+    : work.run("Slice", { x: sum! }, {
       begin: [0, 0, 0, 0],
       size: [sum!.shape[0], filterHeight, filterWidth, sum!.shape[3]],
     });
-  const gradient = run("Transpose", { x: cropped }, { perm: [1, 2, 0, 3] });
-  backend.disposeData(sum!.dataId);
-  if (cropped !== sum) backend.disposeData(cropped.dataId);
+  const gradient = work.run("Transpose", { x: cropped }, { perm: [1, 2, 0, 3] });
+  work.release(gradient);
   return gradient;
 }
 
@@ -214,17 +194,16 @@ function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
   if (info.strideHeight !== 1 || info.strideWidth !== 1 || pads.some((p) => p < 0)) {
     return stridedInputGradient!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
-  const run = wasmKernels(backend);
-  const turned = run("Reverse", { x: filter }, { dims: [0, 1] });
-  const swapped = run("Transpose", { x: turned }, { perm: [0, 1, 3, 2] });
-  const gradient = run("Conv2D", { x: dy, filter: swapped }, {
+  const work = new WasmWorkspace(backend);
+  const turned = work.run("Reverse", { x: filter }, { dims: [0, 1] });
+  const swapped = work.run("Transpose", { x: turned }, { perm: [0, 1, 3, 2] });
+  const gradient = work.run("Conv2D", { x: dy, filter: swapped }, {
     strides: [1, 1],
     pad: [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]],
     dataFormat: "NHWC",
     dilations: [1, 1],
   });
-  backend.disposeData(turned.dataId);
-  backend.disposeData(swapped.dataId);
+  work.release(gradient);
   return gradient;
 }
 

@@ -36,26 +36,43 @@ export class WasmWorkspace {
   }
 
   /**
+   * Runs the wasm backend's own kernel `name` directly (no tape, no engine
+   * bookkeeping); its output is a temporary.
+   */
+  run(name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): tf.TensorInfo {
+    const kernel = tf.getKernel(name, "wasm");
+    if (kernel === undefined) throw new Error(`the wasm backend has no ${name} kernel`);
+    const result = kernel.kernelFunc({ inputs, attrs, backend: this.backend }) as tf.TensorInfo;
+    this.temporaries.push(result);
+    return result;
+  }
+
+  /** Makes `tensor`, made elsewhere, one of this workspace's temporaries. */
+  adopt(tensor: tf.TensorInfo): void {
+    this.temporaries.push(tensor);
+  }
+
+  /**
    * a [rows, inner] · b [inner, columns] as a temporary [rows, columns],
    * run by the wasm backend's 1×1 convolution (XNNPACK's fastest product
    * here: its matrix-product kernel slows down on long operands).
    */
   product(a: tf.TensorInfo, b: tf.TensorInfo, rows: number, columns: number): tf.TensorInfo {
     const inner = b.shape.reduce((x, y) => x * y, 1) / columns;
-    const result = tf.getKernel("Conv2D", "wasm")!.kernelFunc({
-      inputs: {
+    return this.run(
+      "Conv2D",
+      {
         x: { ...a, shape: [1, rows, 1, inner] },
         filter: { ...b, shape: [1, 1, inner, columns] },
       },
-      backend: this.backend,
-      attrs: { strides: 1, pad: "valid", dataFormat: "NHWC", dilations: 1 },
-    }) as tf.TensorInfo;
-    this.temporaries.push(result);
-    return result;
+      { strides: 1, pad: "valid", dataFormat: "NHWC", dilations: 1 },
+    );
   }
 
-  /** Frees every temporary. */
-  release(): void {
-    for (const t of this.temporaries.splice(0)) this.backend.disposeData(t.dataId);
+  /** Frees every temporary but `kept` (the result, which the caller now owns). */
+  release(kept?: tf.TensorInfo): void {
+    for (const t of this.temporaries.splice(0)) {
+      if (t !== kept) this.backend.disposeData(t.dataId);
+    }
   }
 }

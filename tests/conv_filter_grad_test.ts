@@ -4,6 +4,7 @@ import { seededRandom } from "../data/random.ts";
 import { setupBackend } from "../runtime/backend.ts";
 import { reductionSplit } from "../runtime/conv_filter_grad.ts";
 import { hasAdapter } from "./backends.ts";
+import { uniformTensor } from "./helpers.ts";
 
 type Case = {
   x: [number, number, number, number];
@@ -70,11 +71,7 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const random = seededRandom(4);
-    const uniform = (shape: number[]) =>
-      tf.tensor(
-        Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random() * 2 - 1),
-        shape,
-      );
+    const uniform = (shape: number[]) => uniformTensor(shape, random);
     for (const c of CASES) {
       await setupBackend("cpu");
       const x = uniform(c.x) as tf.Tensor4D;

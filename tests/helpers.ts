@@ -1,3 +1,4 @@
+import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 
 /** Where Debian's dataset-fashion-mnist package puts the real files. */
@@ -82,4 +83,10 @@ export function serveDirectory(dir: string): Deno.HttpServer<Deno.NetAddr> {
       return new Response("not found", { status: 404 });
     }
   });
+}
+
+/** A tensor of `shape` with values drawn uniformly from [−1, 1) by `random`. */
+export function uniformTensor(shape: number[], random: () => number): tf.Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: size }, () => random() * 2 - 1), shape);
 }

@@ -1,14 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, relativeError } from "./assert.ts";
 import { seededRandom } from "../data/random.ts";
+import { uniformTensor } from "./helpers.ts";
 import { setupBackend } from "../runtime/backend.ts";
 
 const random = seededRandom(12);
 
-function uniform(shape: number[]): tf.Tensor {
-  const size = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: size }, () => random() * 2 - 1), shape);
-}
+const uniform = (shape: number[]) => uniformTensor(shape, random);
 
 type Conv = {
   x: [number, number, number, number];

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, relativeError } from "./assert.ts";
 import { seededRandom } from "../data/random.ts";
+import { uniformTensor } from "./helpers.ts";
 import { setupBackend } from "../runtime/backend.ts";
 import {
   winogradConv2D,
@@ -10,10 +11,7 @@ import {
 
 const random = seededRandom(31);
 
-function uniform(shape: number[]): tf.Tensor {
-  const size = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: size }, () => random() * 2 - 1), shape);
-}
+const uniform = (shape: number[]) => uniformTensor(shape, random);
 
 const SAME = { strides: 1, pad: "same", dataFormat: "NHWC", dilations: 1 } as const;
 
