@@ -8,8 +8,10 @@ import { InputError } from "../errors.ts";
 import { avoidBrokenSplitK } from "./matmul_fix.ts";
 import { registerConvFilterGradient } from "./conv_filter_grad.ts";
 import { registerWasmConvGradients } from "./wasm_conv_grads.ts";
+import { registerWasmIdentity } from "./wasm_identity.ts";
 import { registerWasmMatMul } from "./wasm_matmul.ts";
 import { registerWasmMaxPoolGrad } from "./wasm_max_pool_grad.ts";
+import { registerWasmReluGradient } from "./wasm_relu_grad.ts";
 import { registerWasmSum } from "./wasm_sum.ts";
 import { registerWasmWinograd } from "./wasm_winograd.ts";
 
@@ -138,8 +140,10 @@ export async function setupWasm(): Promise<BackendInfo> {
     );
   }
   registerWasmConvGradients();
+  registerWasmIdentity();
   registerWasmMatMul();
   registerWasmMaxPoolGrad();
+  registerWasmReluGradient();
   registerWasmSum();
   registerWasmWinograd();
 

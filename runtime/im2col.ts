@@ -48,17 +48,3 @@ export function patchRows(
     }
   }
 }
-
-/** Writes the transpose of `source` [rows, columns] (its first rows · columns values) into `target`. */
-export function transposeInto(
-  source: Float32Array,
-  target: Float32Array,
-  shape: { rows: number; columns: number },
-): void {
-  const { rows, columns } = shape;
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0, from = r * columns; c < columns; c++, from++) {
-      target[c * rows + r] = source[from];
-    }
-  }
-}

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { heapFloats, type WasmHeap } from "./wasm_heap.ts";
+import { heapFloats, heapViews, type WasmHeap } from "./wasm_heap.ts";
 
 /** One parameter's tensors in an Adam step. */
 export interface AdamParameter {
@@ -60,9 +60,13 @@ export function fusedAdamUpdate(parameters: AdamParameter[], step: AdamStep): bo
     );
     const { value, gradient, firstMoment, secondMoment } = parameter;
     // Viewed after allocating `updated`, which may grow the heap (see heapFloats).
-    const [next, w, g, m, v] = [updated, value, gradient, firstMoment, secondMoment].map((t) =>
-      heapFloats(heap, t)
-    );
+    const [next, w, g, m, v] = heapViews(heap, [
+      updated,
+      value,
+      gradient,
+      firstMoment,
+      secondMoment,
+    ]);
     for (let i = 0; i < w.length; i++) {
       const gi = g[i];
       const mi = f32(f32(m[i] * beta1) + f32(gi * oneMinusBeta1));

@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { convGradientInfo } from "./conv_info.ts";
 import { overrideKernel } from "./kernel_override.ts";
-import { patchRows, transposeInto } from "./im2col.ts";
+import { patchRows } from "./im2col.ts";
+import { transposeInto } from "./transpose.ts";
 import { padInto } from "./pad.ts";
 import { winogradFilterGradient, winogradScheme } from "./wasm_winograd.ts";
 import { WasmWorkspace } from "./wasm_workspace.ts";

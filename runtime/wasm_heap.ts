@@ -5,6 +5,7 @@ export interface WasmHeap {
   wasm: { HEAPU8: Uint8Array };
   getMemoryOffset(dataId: object): number;
   refCount(dataId: object): number;
+  incRef(dataId: object): void;
   makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
 }
 
@@ -19,6 +20,16 @@ export function heapFloats(heap: WasmHeap, tensor: tf.TensorInfo): Float32Array 
   const offset = heap.getMemoryOffset(tensor.dataId);
   const length = tensor.shape.reduce((a, b) => a * b, 1);
   return new Float32Array(heap.wasm.HEAPU8.buffer, offset, length);
+}
+
+/**
+ * Float32 views of `tensors`' memory (take them after the last allocation).
+ * Every tensor is located before any view is taken, since locating one can
+ * allocate (see `heapFloats`).
+ */
+export function heapViews(heap: WasmHeap, tensors: tf.TensorInfo[]): Float32Array[] {
+  for (const t of tensors) heap.getMemoryOffset(t.dataId);
+  return tensors.map((t) => heapFloats(heap, t));
 }
 
 /**

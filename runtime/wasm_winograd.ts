@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { overrideKernel } from "./kernel_override.ts";
-import { transposeInto } from "./im2col.ts";
+import { transposeInto } from "./transpose.ts";
 import { padInto } from "./pad.ts";
 import { WasmWorkspace } from "./wasm_workspace.ts";
 import { F2X2_3X3, type TileGrid, tileGrid, type WinogradScheme } from "./winograd.ts";

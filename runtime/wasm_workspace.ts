@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { heapFloats, type WasmHeap } from "./wasm_heap.ts";
+import { heapViews, type WasmHeap } from "./wasm_heap.ts";
 
 /**
  * Scratch tensors on the wasm heap for one kernel call, and XNNPACK's matrix
@@ -25,14 +25,9 @@ export class WasmWorkspace {
     return Array.from({ length: count }, () => this.temporary(shape));
   }
 
-  /**
-   * Float32 views of `tensors` (take them after the last allocation: it may
-   * move the heap). Every tensor is located first, since locating one can
-   * allocate (see `heapFloats`).
-   */
+  /** Float32 views of `tensors` (see `heapViews`: take them after the last allocation). */
   views(tensors: tf.TensorInfo[]): Float32Array[] {
-    for (const t of tensors) this.heap.getMemoryOffset(t.dataId);
-    return tensors.map((t) => heapFloats(this.heap, t));
+    return heapViews(this.heap, tensors);
   }
 
   /**
@@ -69,10 +64,13 @@ export class WasmWorkspace {
     );
   }
 
-  /** Frees every temporary but `kept` (the result, which the caller now owns). */
+  /**
+   * Frees every temporary but the memory of `kept` (the result, which the
+   * caller now owns, possibly under another shape).
+   */
   release(kept?: tf.TensorInfo): void {
     for (const t of this.temporaries.splice(0)) {
-      if (t !== kept) this.backend.disposeData(t.dataId);
+      if (t.dataId !== kept?.dataId) this.backend.disposeData(t.dataId);
     }
   }
 }

@@ -3,6 +3,7 @@ import { assert, relativeError } from "./assert.ts";
 import { seededRandom } from "../data/random.ts";
 import { uniformTensor } from "./helpers.ts";
 import { setupBackend } from "../runtime/backend.ts";
+import type { WasmHeap } from "../runtime/wasm_heap.ts";
 
 const random = seededRandom(12);
 
@@ -75,6 +76,7 @@ const PRODUCTS: [number[], number[], boolean, boolean][] = [
   [[2, 7, 5], [2, 3, 7], true, true],
   [[2, 5, 7], [7, 3], false, false],
   [[1, 9, 4], [2, 9, 6], true, false],
+  [[1, 9, 4], [9, 6], true, false],
 ];
 
 Deno.test({
@@ -170,6 +172,51 @@ Deno.test({
       assert(error <= 1e-6, `${label}: relative error ${error}`);
       tf.dispose([x, expected, actual]);
     }
+    await setupBackend("cpu");
+  },
+});
+
+Deno.test({
+  name: "wasm clone shares its input's memory, and each outlives the other's disposal",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    await setupBackend("wasm");
+    const heap = tf.backend() as unknown as WasmHeap;
+    const x = tf.tensor1d([1, -2, 3.5]);
+    const clone = x.clone();
+    assert(clone.dataId === x.dataId, "the clone has memory of its own");
+    assert(heap.refCount(x.dataId) === 2, `reference count ${heap.refCount(x.dataId)}, not 2`);
+    x.dispose();
+    const values = Array.from(await clone.data());
+    assert(values.join() === "1,-2,3.5", `clone after disposing its input: ${values}`);
+    clone.dispose();
+    assert(heap.refCount(x.dataId) === 0, "memory still held after disposing both");
+    await setupBackend("cpu");
+  },
+});
+
+Deno.test({
+  name: "wasm ReLU gradient equals the CPU backend's exactly (zeros, negatives, NaN)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    await setupBackend("cpu");
+    const x = tf.tidy(() => uniform([3, 7, 5, 4]).sub(0.5).mul(4).round().div(2));
+    const withNaN = tf.concat([x.flatten(), tf.tensor1d([NaN, 0, -0])]);
+    const dy = uniform(withNaN.shape);
+    const gradient = () => tf.grad((xs: tf.Tensor) => tf.relu(xs).mul(dy).sum())(withNaN);
+    const expected = Array.from(await gradient().data());
+    await setupBackend("wasm");
+    const actual = Array.from(await gradient().data());
+    const differing = actual.findIndex((value, i) => !Object.is(value, expected[i]));
+    const show = (value: number) => Object.is(value, -0) ? "-0" : `${value}`;
+    assert(
+      differing === -1,
+      `element ${differing}: ${show(actual[differing])}, expected ${show(expected[differing])}`,
+    );
+    assert(expected.some((v) => v === 0) && expected.some(Number.isNaN), "no zero or NaN tested");
+    tf.dispose([x, withNaN, dy]);
     await setupBackend("cpu");
   },
 });
