@@ -170,7 +170,7 @@ export async function benchCommand(args: string[]): Promise<number> {
       resize,
       microBatchLimit: limit,
     };
-    const helpers = await helpersFor(backend, { model, resize, microBatchLimit: limit });
+    const helpers = await helpersFor(backend, { model, resize });
     const parts = splitEvenly(batchSize, limit);
     console.log(
       `model: ${model}, ${

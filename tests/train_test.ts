@@ -126,7 +126,6 @@ for (const backend of BACKENDS) {
         ? await GradientHelpers.start({
           model: "alexnet",
           resize: 67,
-          microBatchLimit: 8,
           count: 1,
           minShare: 1,
         })
@@ -178,7 +177,6 @@ Deno.test({
         ? await GradientHelpers.start({
           model: "lenet-relu",
           resize: 28,
-          microBatchLimit: 32,
           count: 1,
           minShare: 1,
         })

@@ -16,13 +16,15 @@ import { GRADIENT_WORKER_NAME } from "./worker_role.ts";
  * weights there and writes its gradients there before it replies.
  */
 export type HelperRequest =
-  | { kind: "init"; model: ModelName; resize: number; microBatchLimit: number }
+  | { kind: "init"; model: ModelName; resize: number }
   | {
     kind: "step";
     weights: Float32Array[];
     gradients: Float32Array[];
     part: Batch;
     dropout: DropoutPlan;
+    /** Most examples per micro-batch. */
+    microBatchLimit: number;
   };
 
 /** Messages from a helper worker. */
@@ -35,7 +37,6 @@ export type HelperReply =
 export interface HelperOptions {
   model: ModelName;
   resize: number;
-  microBatchLimit: number;
   /** How many workers to start. */
   count: number;
   /** Fewest examples per share of a batch (default {@link MIN_SHARE}). */
@@ -125,8 +126,8 @@ export class GradientHelpers {
     }
     const replies = workers.map((worker) => nextReply(worker));
     workers.forEach((worker) => {
-      const { model, resize, microBatchLimit } = options;
-      worker.postMessage({ kind: "init", model, resize, microBatchLimit } satisfies HelperRequest);
+      const { model, resize } = options;
+      worker.postMessage({ kind: "init", model, resize } satisfies HelperRequest);
     });
     if ((await Promise.all(replies)).some((reply) => reply.kind !== "ready")) {
       workers.forEach((worker) => worker.terminate());
@@ -137,16 +138,17 @@ export class GradientHelpers {
 
   /**
    * Sends the current weights and shares 1.. of `batch` (sizes `shares`
-   * from {@link shares}, share 0 being the caller's) to the workers. Resolves once they are sent,
+   * from {@link shares}, share 0 being the caller's, each split into
+   * micro-batches of at most `microBatchLimit`) to the workers. Resolves once they are sent,
    * to a function that waits for their gradients (not to a promise of them,
    * which `await` would flatten into waiting now).
    */
   async dispatch(
     variables: tf.Variable[],
     batch: Batch,
-    shares: number[],
-    dropout: DropoutPlan,
+    split: { shares: number[]; dropout: DropoutPlan; microBatchLimit: number },
   ): Promise<() => Promise<PartGradients[]>> {
+    const { shares, dropout, microBatchLimit } = split;
     const sizes = variables.map((v) => v.size);
     this.shared ??= {
       weights: sharedFloats(sizes),
@@ -166,6 +168,7 @@ export class GradientHelpers {
         gradients: gradients[i],
         part: { images: part.images.slice(), labels: part.labels.slice(), count: size },
         dropout: { ...dropout, offset },
+        microBatchLimit,
       };
       worker.postMessage(message, {
         transfer: [

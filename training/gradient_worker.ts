@@ -12,7 +12,7 @@ import { buildModel } from "../model/registry.ts";
 import { setupBackend } from "../runtime/backend.ts";
 import { copyFloats } from "../runtime/wasm_heap.ts";
 import type { HelperReply, HelperRequest } from "./gradient_helpers.ts";
-import { type GradientContext, partGradients, trainableVariables } from "./step.ts";
+import { partGradients, trainableVariables } from "./step.ts";
 import { isGradientWorker } from "./worker_role.ts";
 
 /** The worker's global scope (Deno types `self` as a window). */
@@ -21,7 +21,7 @@ const scope = self as unknown as {
   postMessage: (message: HelperReply) => void;
 };
 
-let context: GradientContext | undefined;
+let context: { model: tf.Sequential; resize: number } | undefined;
 
 async function handle(request: HelperRequest): Promise<HelperReply> {
   if (request.kind === "init") {
@@ -29,7 +29,6 @@ async function handle(request: HelperRequest): Promise<HelperReply> {
     context = {
       model: buildModel(request.model, { resize: request.resize, seed: 0 }),
       resize: request.resize,
-      microBatchLimit: request.microBatchLimit,
     };
     return { kind: "ready" };
   }
@@ -39,7 +38,11 @@ async function handle(request: HelperRequest): Promise<HelperReply> {
     variable.assign(value);
     value.dispose();
   });
-  const part = partGradients(context!, request.part, request.dropout);
+  const part = partGradients(
+    { ...context!, microBatchLimit: request.microBatchLimit },
+    request.part,
+    request.dropout,
+  );
   await Promise.all(part.gradients.map((g, i) => copyFloats(g, request.gradients[i])));
   const [scaledLoss, correct] = await Promise.all([part.scaledLoss.data(), part.correct.data()]);
   tf.dispose([...part.gradients, part.scaledLoss, part.correct]);

@@ -116,7 +116,11 @@ export async function trainStep(
   const shares = helpers?.shares(batch.count) ?? [batch.count];
   const plan = { seed: dropoutSeed, batchSize: batch.count, offset: 0 };
   const collect = shares.length > 1
-    ? await helpers!.dispatch(variables, batch, shares, plan)
+    ? await helpers!.dispatch(variables, batch, {
+      shares,
+      dropout: plan,
+      microBatchLimit: context.microBatchLimit,
+    })
     : undefined;
   const own = partGradients(context, batchSlice(batch, 0, shares[0]), plan);
   let { gradients, scaledLoss, correct } = own;

@@ -87,7 +87,8 @@ interface Plan {
   helpers?: GradientHelpers;
 }
 
-async function prepare(options: TrainOptions): Promise<Run> {
+/** The run to train: resumed from its checkpoint, or new with `config`. */
+async function prepare(options: TrainOptions, config: TrainConfig): Promise<Run> {
   if (options.resume) {
     const { model, optimizerWeights, state } = options.resume;
     if (options.epochs !== undefined) state.config.epochs = options.epochs;
@@ -95,8 +96,6 @@ async function prepare(options: TrainOptions): Promise<Run> {
     if (optimizerWeights.length > 0) await optimizer.setWeights(optimizerWeights);
     return { model, optimizer, state };
   }
-  if (!options.config) throw new Error("train: give either config or resume");
-  const config = options.config;
   const model = buildModel(config.model, { resize: config.resize, seed: config.seed });
   const optimizer = createOptimizer(config.optimizer, config.learningRate);
   return { model, optimizer, state: initialState(config) };
@@ -297,15 +296,18 @@ async function finishEpoch(
  * exactly where the interrupted run stopped.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const run = await prepare(options);
-  const plan = makePlan(run, options);
-  const { config } = run.state;
-  plan.helpers = await helpersFor(options.backend, {
-    model: config.model,
-    resize: config.resize,
-    microBatchLimit: plan.microBatchLimit,
+  const settings = options.resume?.state.config ?? options.config;
+  if (!settings) throw new Error("train: give either config or resume");
+  // The workers load tfjs and build their model while this thread builds its own.
+  const starting = helpersFor(options.backend, {
+    model: settings.model,
+    resize: settings.resize,
   });
   try {
+    const run = await prepare(options, settings);
+    const plan = makePlan(run, options);
+    const { config } = run.state;
+    plan.helpers = await starting;
     for (const line of planLines(run, plan, options)) options.log?.(line);
     const stepsAtStart = run.state.step;
     while (run.state.epoch < config.epochs) {
@@ -316,6 +318,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     return { model: run.model, state: run.state, interrupted: false };
   } finally {
-    plan.helpers?.close();
+    (await starting)?.close();
   }
 }
