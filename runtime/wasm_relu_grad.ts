@@ -29,6 +29,17 @@ function reluBackpropWasm({ inputs: { dy, x }, backend }: ReluBackpropArgs): tf.
 let registered = false;
 
 /**
+ * ReLU's gradient for `dy` at inputs `x` (or at its outputs: both are
+ * positive at the same places): one pass over the heap on wasm once
+ * {@link registerWasmReluGradient} has run, tfjs's expression elsewhere.
+ */
+export function reluGradient(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  return registered && tf.getBackend() === "wasm" && x.dtype === "float32"
+    ? tf.engine().runKernel(RELU_BACKPROP, { dy, x }) as tf.Tensor
+    : tf.mul(dy, tf.cast(tf.step(x), "float32"));
+}
+
+/**
  * Registers the kernel above for the wasm backend and makes ReLU's gradient
  * use it there (once); on other backends the gradient stays tfjs's.
  */
@@ -43,15 +54,6 @@ export function registerWasmReluGradient(): void {
   tf.registerGradient({
     kernelName: "Relu",
     inputsToSave: ["x"],
-    gradFunc: (dy, saved) => {
-      const [x] = saved;
-      const single = dy as tf.Tensor;
-      return {
-        x: () =>
-          tf.getBackend() === "wasm" && x.dtype === "float32"
-            ? tf.engine().runKernel(RELU_BACKPROP, { dy: single, x }) as tf.Tensor
-            : tf.mul(single, tf.cast(tf.step(x), "float32")),
-      };
-    },
+    gradFunc: (dy, saved) => ({ x: () => reluGradient(dy as tf.Tensor, saved[0]) }),
   });
 }

@@ -12,6 +12,17 @@ import { crossEntropySum, forward } from "../training/forward.ts";
  */
 const TOLERANCE = 1e-5;
 
+/**
+ * Seed of the test images. Max pooling routes each window's gradient to its
+ * largest value, so two values of one window closer than the backends'
+ * rounding (1e-6 relative) can route it to another place on one backend: a
+ * legitimate difference as large as a bug's. The images of seed 2 had one
+ * such window in pool2 once conv2 added its bias inside the fused kernel
+ * (0.38317522 vs 0.38317519 on wasm, the other order on the CPU); those of
+ * seed 3 have none on either backend.
+ */
+const IMAGE_SEED = 3;
+
 async function logitsAndGradients(model: tf.Sequential, images: tf.Tensor4D, labels: tf.Tensor1D) {
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   let logits: tf.Tensor2D | undefined;
@@ -40,7 +51,7 @@ for (const backend of ["webgpu", "wasm"] as const) {
     fn: async () => {
       await setupBackend("cpu");
       const model = buildModel("alexnet", { resize: 67, seed: 11 });
-      const random = seededRandom(2);
+      const random = seededRandom(IMAGE_SEED);
       const images = tf.tensor4d(Float32Array.from({ length: 4 * 67 * 67 }, () => random()), [
         4,
         67,

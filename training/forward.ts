@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { mixSeed } from "../data/random.ts";
 import { NUM_CLASSES } from "../data/load.ts";
+import { convBiasRelu, type ConvGeometry } from "./conv_bias_relu.ts";
 
 /**
  * Where a micro-batch sits in its full batch, and the seed of that batch's
@@ -31,10 +32,32 @@ function dropoutMask(
   return tf.greaterEqual(rowsOfThisPart, rate).toFloat().mul(1 / (1 - rate));
 }
 
+/** The geometry of a Conv2D layer that adds a bias and applies ReLU (NHWC, no dilation), else undefined. */
+function convReluGeometry(layer: tf.layers.Layer): ConvGeometry | undefined {
+  if (layer.getClassName() !== "Conv2D") return undefined;
+  const config = layer.getConfig() as {
+    strides: [number, number];
+    padding: string;
+    activation: string;
+    useBias: boolean;
+    dataFormat: string;
+    dilationRate: number | number[];
+  };
+  const undilated = [config.dilationRate].flat().every((rate) => rate === 1);
+  const plain = config.activation === "relu" && config.useBias &&
+    config.dataFormat === "channelsLast" && undilated;
+  const pad = config.padding;
+  return plain && (pad === "same" || pad === "valid")
+    ? { strides: config.strides, pad }
+    : undefined;
+}
+
 /**
  * Runs a sequential model layer by layer. With a `dropout` plan (training)
  * each Dropout layer applies a seeded inverted-dropout mask; without one
- * (evaluation) Dropout layers pass their input through. Returns the logits.
+ * (evaluation) Dropout layers pass their input through. Convolutions with
+ * a bias and ReLU run as one fused op (see `convBiasRelu`). Returns the
+ * logits.
  */
 export function forward(
   model: tf.Sequential,
@@ -48,6 +71,17 @@ export function forward(
       const { rate } = layer.getConfig() as { rate: number };
       activations = activations.mul(
         dropoutMask(activations.shape, rate, dropout, index),
+      );
+      return;
+    }
+    const geometry = convReluGeometry(layer);
+    if (geometry) {
+      const [filter, bias] = layer.weights.map((weight) => weight.read());
+      activations = convBiasRelu(
+        activations as tf.Tensor4D,
+        filter as tf.Tensor4D,
+        bias as tf.Tensor1D,
+        geometry,
       );
     } else {
       activations = layer.apply(activations) as tf.Tensor;
