@@ -11,7 +11,6 @@ import { registerWasmConvGradients } from "./wasm_conv_grads.ts";
 import { registerWasmIdentity } from "./wasm_identity.ts";
 import { registerWasmMatMul } from "./wasm_matmul.ts";
 import { registerWasmMaxPoolGrad } from "./wasm_max_pool_grad.ts";
-import { registerWasmReluGradient } from "./wasm_relu_grad.ts";
 import { registerWasmSum } from "./wasm_sum.ts";
 import { registerWasmWinograd } from "./wasm_winograd.ts";
 
@@ -143,7 +142,6 @@ export async function setupWasm(): Promise<BackendInfo> {
   registerWasmIdentity();
   registerWasmMatMul();
   registerWasmMaxPoolGrad();
-  registerWasmReluGradient();
   registerWasmSum();
   registerWasmWinograd();
 

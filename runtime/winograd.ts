@@ -166,6 +166,16 @@ function filterTiles(filter: Float32Array, planes: Float32Array[], pairs: number
 }
 
 /**
+ * `value`, passed through a ReLU when `relu`, without branching on its sign:
+ * on activations the sign is a coin toss, and each mispredicted branch cost
+ * more than the rest of the output transform (conv2's forward 10% slower
+ * with `Math.max(0, value)`). Exact: (v + |v|) / 2 is v or +0.
+ */
+export function activate(value: number, relu: boolean): number {
+  return relu ? (value + Math.abs(value)) * 0.5 : value;
+}
+
+/**
  * Aᵀ m A for every tile: the convolution's output [batch, height, width,
  * channels] from the 16 product planes ([tiles, channels] each), plus
  * `bias` per channel and a ReLU if asked (tfjs's fused convolution).
@@ -179,7 +189,6 @@ function outputTiles(
   const bias = layout.bias ?? new Float32Array(c);
   const [m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15] = planes;
   const rowStride = width * c;
-  const floor = relu ? 0 : -Infinity;
   let at = 0;
   for (let b = 0; b < batch; b++) {
     for (let ty = 0; ty < tilesHigh; ty++) {
@@ -193,11 +202,11 @@ function outputTiles(
           const e0 = m4[at] - m8[at] - m12[at], e1 = m5[at] - m9[at] - m13[at];
           const e2 = m6[at] - m10[at] - m14[at], e3 = m7[at] - m11[at] - m15[at];
           const shift = bias[k];
-          output[y] = Math.max(floor, a0 + a1 + a2 + shift);
-          if (fullWidth) output[y + c] = Math.max(floor, a1 - a2 - a3 + shift);
+          output[y] = activate(a0 + a1 + a2 + shift, relu);
+          if (fullWidth) output[y + c] = activate(a1 - a2 - a3 + shift, relu);
           if (fullHeight) {
-            output[y + rowStride] = Math.max(floor, e0 + e1 + e2 + shift);
-            if (fullWidth) output[y + rowStride + c] = Math.max(floor, e1 - e2 - e3 + shift);
+            output[y + rowStride] = activate(e0 + e1 + e2 + shift, relu);
+            if (fullWidth) output[y + rowStride + c] = activate(e1 - e2 - e3 + shift, relu);
           }
         }
       }

@@ -1,4 +1,4 @@
-import type { OutputLayout, TileLayout, WinogradScheme } from "./winograd.ts";
+import { activate, type OutputLayout, type TileLayout, type WinogradScheme } from "./winograd.ts";
 
 /**
  * Winograd's F(2×2, 5×5) (AlexNet's second convolution): 6×6 input tiles,
@@ -103,7 +103,6 @@ function outputTiles(
 ): void {
   const { grid: { batch, height, width, tilesHigh, tilesWide }, channels: c, relu } = layout;
   const bias = layout.bias ?? new Float32Array(c);
-  const floor = relu ? 0 : -Infinity;
   const rows = new Float32Array(2 * TILE * c);
   const planeColumns = [0, 1, 2, 3, 4, 5].map((j) =>
     [0, 1, 2, 3, 4, 5].map((i) => planes[TILE * i + j])
@@ -131,11 +130,11 @@ function outputTiles(
             const q = row + k;
             const a1 = rows[q + c], a2 = rows[q + 2 * c], a3 = rows[q + 3 * c];
             const a4 = rows[q + 4 * c];
-            output[y + k] = Math.max(floor, rows[q] + a1 + a2 + a3 + a4 + bias[k]);
+            output[y + k] = activate(rows[q] + a1 + a2 + a3 + a4 + bias[k], relu);
             if (fullWidth) {
-              output[y + c + k] = Math.max(
-                floor,
+              output[y + c + k] = activate(
                 a1 - a2 + 2 * (a3 - a4) + rows[q + 5 * c] + bias[k],
+                relu,
               );
             }
           }

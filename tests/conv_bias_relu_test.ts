@@ -17,16 +17,24 @@ const CASES: { x: number[]; filter: number[]; geometry: ConvGeometry }[] = [
   { x: [2, 7, 7, 32], filter: [5, 5, 32, 48], geometry: { strides: [1, 1], pad: "same" } },
 ];
 
-/** The output and the gradients of Σ f(x, filter, bias) · dy. */
+/**
+ * The output and the gradients of Σ f(x, filter, bias) · dy with respect to
+ * x (unless `withInput` is false), the filter and the bias.
+ */
 function outputAndGradients(
   f: (x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D) => tf.Tensor,
   inputs: tf.Tensor[],
   dy: tf.Tensor,
+  withInput = true,
 ): tf.Tensor[] {
   const [x, filter, bias] = inputs as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D];
-  const gradients = tf.grads((xs, fs, bs) =>
-    f(xs as tf.Tensor4D, fs as tf.Tensor4D, bs as tf.Tensor1D).mul(dy).sum()
-  )(inputs);
+  const gradients = withInput
+    ? tf.grads((xs, fs, bs) =>
+      f(xs as tf.Tensor4D, fs as tf.Tensor4D, bs as tf.Tensor1D).mul(dy).sum()
+    )(inputs)
+    : tf.grads((fs, bs) => f(x, fs as tf.Tensor4D, bs as tf.Tensor1D).mul(dy).sum())(
+      [filter, bias],
+    );
   return [f(x, filter, bias), ...gradients];
 }
 
@@ -53,16 +61,29 @@ for (const backend of ["cpu", "wasm"] as const) {
           outputAndGradients(separate, inputs, dy).map((t) => t.data()),
         );
         await setupBackend(backend);
-        const fused = (x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D) =>
-          convBiasRelu(x, filter, bias, geometry);
+        const fused =
+          (inputGradient: boolean) => (x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D) =>
+            convBiasRelu(x, filter, bias, { ...geometry, inputGradient });
         const actual = await Promise.all(
-          outputAndGradients(fused, inputs, dy).map((t) => t.data()),
+          outputAndGradients(fused(true), inputs, dy).map((t) => t.data()),
+        );
+        // Without the input's gradient (a first layer): the others, unchanged.
+        const firstLayer = await Promise.all(
+          outputAndGradients(fused(false), inputs, dy, false).map((t) => t.data()),
         );
         assert(expected[0].some((v) => v === 0), "ReLU cut nothing");
-        ["output", "input gradient", "filter gradient", "bias gradient"].forEach((name, i) => {
-          const error = relativeError(actual[i], expected[i]);
+        const names = ["output", "input gradient", "filter gradient", "bias gradient"];
+        const pairs = [
+          ...actual.map((values, i) => [names[i], values, expected[i]] as const),
+          ...firstLayer.map((values, i) => {
+            const at = i === 0 ? 0 : i + 1;
+            return [`${names[at]} (first layer)`, values, expected[at]] as const;
+          }),
+        ];
+        for (const [name, values, reference] of pairs) {
+          const error = relativeError(values, reference);
           assert(error <= 1e-4, `x ${xShape}, filter ${filterShape}: ${name} error ${error}`);
-        });
+        }
         tf.dispose([...inputs, dy]);
       }
       await setupBackend("cpu");

@@ -1,5 +1,4 @@
 import * as tf from "@tensorflow/tfjs";
-import { reluGradient } from "../runtime/wasm_relu_grad.ts";
 
 /** Stride and padding of a 2-D convolution (NHWC, no dilation). */
 export interface ConvGeometry {
@@ -12,18 +11,22 @@ export interface ConvGeometry {
  * gradient that keeps only x, the filter and the output. While recording
  * gradients, tfjs's layers run Conv2D, Add and Relu apart and keep all
  * three outputs for the backward pass: 2 × 68 MB more at AlexNet's first
- * layer (64 examples), about 300 MB over its five.
+ * layer (64 examples), about 300 MB over its five. Without
+ * `inputGradient` (a network's first layer, whose input is the images) no
+ * gradient flows to x: tfjs skips gradients nobody asked for, but an op's
+ * own gradient computes all it returns (AlexNet's would take 4 s a step).
  */
 export function convBiasRelu(
   x: tf.Tensor4D,
   filter: tf.Tensor4D,
   bias: tf.Tensor1D,
-  geometry: ConvGeometry,
+  options: ConvGeometry & { inputGradient: boolean },
 ): tf.Tensor4D {
+  const { inputGradient, ...geometry } = options;
   const attrs = { ...geometry, dataFormat: "NHWC", dilations: [1, 1] };
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [input, weights, offsets] = args as tf.Tensor[];
-    const save = args[3] as tf.GradSaveFunc;
+    const save = args.pop() as tf.GradSaveFunc;
+    const [weights, offsets, input = x] = args as tf.Tensor[];
     const output = tf.engine().runKernel(
       "FusedConv2D",
       { x: input, filter: weights, bias: offsets },
@@ -34,13 +37,9 @@ export function convBiasRelu(
       value: output,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [savedInput, savedWeights, savedOutput] = saved;
-        const dyLinear = reluGradient(dy, savedOutput) as tf.Tensor4D;
-        return [
-          tf.engine().runKernel(
-            "Conv2DBackpropInput",
-            { dy: dyLinear, filter: savedWeights },
-            { ...attrs, inputShape: savedInput.shape },
-          ) as tf.Tensor,
+        // ReLU's gradient, read off the output (positive where the input is).
+        const dyLinear = tf.mul(dy, tf.step(savedOutput)) as tf.Tensor4D;
+        const gradients = [
           tf.engine().runKernel(
             "Conv2DBackpropFilter",
             { x: savedInput, dy: dyLinear },
@@ -48,8 +47,15 @@ export function convBiasRelu(
           ) as tf.Tensor,
           tf.sum(dyLinear, [0, 1, 2]),
         ];
+        if (!inputGradient) return gradients;
+        const inputGradientValue = tf.engine().runKernel(
+          "Conv2DBackpropInput",
+          { dy: dyLinear, filter: savedWeights },
+          { ...attrs, inputShape: savedInput.shape },
+        ) as tf.Tensor;
+        return [...gradients, inputGradientValue];
       },
     };
   });
-  return op(x, filter, bias) as tf.Tensor4D;
+  return (inputGradient ? op(filter, bias, x) : op(filter, bias)) as tf.Tensor4D;
 }

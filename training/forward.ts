@@ -81,7 +81,7 @@ export function forward(
         activations as tf.Tensor4D,
         filter as tf.Tensor4D,
         bias as tf.Tensor1D,
-        geometry,
+        { ...geometry, inputGradient: index > 0 },
       );
     } else {
       activations = layer.apply(activations) as tf.Tensor;

@@ -48,7 +48,11 @@ export async function profileKernels(
     string,
     { calls: number; milliseconds: number; shapes: Map<string, ShapeTime> }
   >();
+  const backend = tf.getBackend();
   for (const kernel of info.kernels) {
+    // Ops with a custom gradient are listed too, under their scope's name,
+    // timing the kernels they run: left out, so that no time counts twice.
+    if (tf.getKernel(kernel.name, backend) === undefined) continue;
     const time = await kernel.kernelTimeMs;
     const milliseconds = typeof time === "number" ? time : 0;
     const shape = kernel.outputShapes[0] ?? [];
