@@ -14,7 +14,7 @@ let copyingIdentity: tf.KernelFunc | undefined;
  * A clone that shares its input's memory, as the CPU and WebGL backends'
  * clones do: tfjs's wasm kernel copies. Recording a backward pass clones
  * every tensor it keeps, so with the copying kernel each kept activation
- * was held twice (about 400 MB more heap for AlexNet at 64 examples).
+ * was held twice (about 250 MB more heap for AlexNet at 64 examples).
  * Sharing is safe because no kernel here writes into an input's memory; the
  * Adam update, which writes its moments in place, first checks that no
  * other tensor shares them.

@@ -166,10 +166,11 @@ function filterTiles(filter: Float32Array, planes: Float32Array[], pairs: number
 }
 
 /**
- * `value`, passed through a ReLU when `relu`, without branching on its sign:
- * on activations the sign is a coin toss, and each mispredicted branch cost
- * more than the rest of the output transform (conv2's forward 10% slower
- * with `Math.max(0, value)`). Exact: (v + |v|) / 2 is v or +0.
+ * `value`, passed through a ReLU when `relu`, without `Math.max`: V8 checks
+ * it for NaN and −0 by branches, and with a ReLU the branch on the value's
+ * sign is a coin toss on activations. With `Math.max`, conv2's forward pass
+ * at 64 examples took 1.09 s (1.20 s with its ReLU) instead of 0.76 s.
+ * Exact: (v + |v|) / 2 is v or +0.
  */
 export function activate(value: number, relu: boolean): number {
   return relu ? (value + Math.abs(value)) * 0.5 : value;

@@ -1,11 +1,11 @@
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import type { Batch } from "../data/batches.ts";
 import type { ModelName } from "../model/registry.ts";
 import type { BackendInfo } from "../runtime/backend.ts";
 import { copyFloats } from "../runtime/wasm_heap.ts";
 import type { DropoutPlan } from "./forward.ts";
 import { splitEvenly } from "./memory.ts";
-import { batchSlice, type PartGradients } from "./step.ts";
+import { batchSlice } from "./step.ts";
 // Carried into bundles, which start their helpers from themselves (see workerEntry).
 import "./gradient_worker.ts";
 import { GRADIENT_WORKER_NAME } from "./worker_role.ts";
@@ -26,6 +26,14 @@ export type HelperRequest =
     /** Most examples per micro-batch. */
     microBatchLimit: number;
   };
+
+/** A worker's share of a step: its gradients (views of shared memory, valid until the next step) and sums. */
+export interface SharedPart {
+  gradients: Float32Array[];
+  /** Sum of the share's losses divided by the size of the whole batch. */
+  scaledLoss: number;
+  correct: number;
+}
 
 /** Messages from a helper worker. */
 export type HelperReply =
@@ -147,7 +155,7 @@ export class GradientHelpers {
     variables: tf.Variable[],
     batch: Batch,
     split: { shares: number[]; dropout: DropoutPlan; microBatchLimit: number },
-  ): Promise<() => Promise<PartGradients[]>> {
+  ): Promise<() => Promise<SharedPart[]>> {
     const { shares, dropout, microBatchLimit } = split;
     const sizes = variables.map((v) => v.size);
     this.shared ??= {
@@ -182,11 +190,7 @@ export class GradientHelpers {
       Promise.all(replies).then((all) =>
         all.map((reply, i) => {
           const { scaledLoss, correct } = expectResult(reply);
-          return {
-            gradients: gradients[i].map((values, j) => tf.tensor(values, variables[j].shape)),
-            scaledLoss: tf.scalar(scaledLoss),
-            correct: tf.scalar(correct, "int32"),
-          };
+          return { gradients: gradients[i], scaledLoss, correct };
         })
       );
   }

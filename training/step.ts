@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Batch } from "../data/batches.ts";
 import { IMAGE_SIZE } from "../data/load.ts";
 import { resizeBatch } from "../data/resize.ts";
+import { addFloats } from "../runtime/wasm_heap.ts";
 import { countCorrect, crossEntropySum, type DropoutPlan, forward } from "./forward.ts";
 import type { GradientHelpers } from "./gradient_helpers.ts";
 import { splitEvenly } from "./memory.ts";
@@ -125,9 +126,9 @@ export async function trainStep(
   const own = partGradients(context, batchSlice(batch, 0, shares[0]), plan);
   let { gradients, scaledLoss, correct } = own;
   for (const other of collect ? await collect() : []) {
-    gradients = gradients.map((gradient, i) => addInto(gradient, other.gradients[i]));
-    scaledLoss = addInto(scaledLoss, other.scaledLoss);
-    correct = addInto(correct, other.correct);
+    gradients = gradients.map((gradient, i) => addFloats(gradient, other.gradients[i]));
+    scaledLoss = addInto(scaledLoss, tf.scalar(other.scaledLoss));
+    correct = addInto(correct, tf.scalar(other.correct, "int32"));
   }
   const named: tf.NamedTensorMap = {};
   variables.forEach((variable, i) => named[variable.name] = gradients[i]);
