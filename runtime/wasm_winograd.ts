@@ -137,6 +137,7 @@ export function winogradConv2D(
   scheme.filterTiles(filterValues, filterViews, channelsIn * channelsOut);
   const output = whole.heap.makeOutput([batch, height, width, channelsOut], "float32");
   const chunk = options.chunk ?? imagesPerChunk(scheme, x, Math.max(channelsIn, channelsOut));
+  const noBias = new Float32Array(channelsOut);
   for (let first = 0; first < batch; first += chunk) {
     const grid = tileGrid(Math.min(chunk, batch - first), height, width);
     const work = new WasmWorkspace(backend);
@@ -145,7 +146,7 @@ export function winogradConv2D(
     );
     const biases = bias === undefined ? [] : [bias];
     const [outputValues, ...views] = work.views([output, ...biases, ...products]);
-    const biasValues = bias === undefined ? undefined : views.shift();
+    const biasValues = bias === undefined ? noBias : views.shift()!;
     scheme.outputTiles(views, outputValues.subarray(first * height * width * channelsOut), {
       grid,
       channels: channelsOut,

@@ -35,9 +35,9 @@ export interface TileLayout {
   channels: number;
 }
 
-/** An output's tiles and channels, with the fused convolution's bias and ReLU. */
+/** An output's tiles and channels, with the fused convolution's bias (zeros if none) and ReLU. */
 export interface OutputLayout extends TileLayout {
-  bias?: Float32Array;
+  bias: Float32Array;
   relu: boolean;
 }
 
@@ -186,8 +186,7 @@ function outputTiles(
   output: Float32Array,
   layout: OutputLayout,
 ): void {
-  const { grid: { batch, height, width, tilesHigh, tilesWide }, channels: c, relu } = layout;
-  const bias = layout.bias ?? new Float32Array(c);
+  const { grid: { batch, height, width, tilesHigh, tilesWide }, channels: c, bias, relu } = layout;
   const [m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15] = planes;
   const rowStride = width * c;
   let at = 0;

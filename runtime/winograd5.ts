@@ -101,8 +101,7 @@ function outputTiles(
   output: Float32Array,
   layout: OutputLayout,
 ): void {
-  const { grid: { batch, height, width, tilesHigh, tilesWide }, channels: c, relu } = layout;
-  const bias = layout.bias ?? new Float32Array(c);
+  const { grid: { batch, height, width, tilesHigh, tilesWide }, channels: c, bias, relu } = layout;
   const rows = new Float32Array(2 * TILE * c);
   const planeColumns = [0, 1, 2, 3, 4, 5].map((j) =>
     [0, 1, 2, 3, 4, 5].map((i) => planes[TILE * i + j])
