@@ -35,26 +35,33 @@ export function convBiasRelu(
     save([input, weights, output]);
     return {
       value: output,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [savedInput, savedWeights, savedOutput] = saved;
-        // ReLU's gradient, read off the output (positive where the input is).
-        const dyLinear = tf.mul(dy, tf.step(savedOutput)) as tf.Tensor4D;
-        const gradients = [
-          tf.engine().runKernel(
-            "Conv2DBackpropFilter",
-            { x: savedInput, dy: dyLinear },
-            { ...attrs, filterShape: savedWeights.shape },
-          ) as tf.Tensor,
-          tf.sum(dyLinear, [0, 1, 2]),
-        ];
-        if (!inputGradient) return gradients;
-        const inputGradientValue = tf.engine().runKernel(
-          "Conv2DBackpropInput",
-          { dy: dyLinear, filter: savedWeights },
-          { ...attrs, inputShape: savedInput.shape },
-        ) as tf.Tensor;
-        return [...gradients, inputGradientValue];
-      },
+      // In a tidy: tfjs runs an op's own gradient outside any, so its
+      // temporaries (the ReLU mask, the masked gradient) would live until the
+      // whole backward pass ends (about 230 MB at AlexNet's 64 examples).
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [savedInput, savedWeights, savedOutput] = saved;
+          // ReLU's gradient, read off the output (positive where the input is);
+          // the mask goes at once (68 MB at AlexNet's first layer).
+          const mask = tf.step(savedOutput);
+          const dyLinear = tf.mul(dy, mask) as tf.Tensor4D;
+          mask.dispose();
+          const gradients = [
+            tf.engine().runKernel(
+              "Conv2DBackpropFilter",
+              { x: savedInput, dy: dyLinear },
+              { ...attrs, filterShape: savedWeights.shape },
+            ) as tf.Tensor,
+            tf.sum(dyLinear, [0, 1, 2]),
+          ];
+          if (!inputGradient) return gradients;
+          const inputGradientValue = tf.engine().runKernel(
+            "Conv2DBackpropInput",
+            { dy: dyLinear, filter: savedWeights },
+            { ...attrs, inputShape: savedInput.shape },
+          ) as tf.Tensor;
+          return [...gradients, inputGradientValue];
+        }),
     };
   });
   return (inputGradient ? op(filter, bias, x) : op(filter, bias)) as tf.Tensor4D;
