@@ -130,14 +130,6 @@ export async function trainCommand(args: string[]): Promise<number> {
   const backend = await setupBackend(backendName);
   console.log(`device: ${backend.description}${backend.software ? " (software adapter)" : ""}`);
   const resume = values.resume === undefined ? undefined : await loadCheckpoint(values.resume);
-  const dataset = await openDataset({
-    dataset: (resume?.state.config ?? config!).dataset,
-    dataDir: values["data-dir"],
-    download: { onProgress: downloadProgressPrinter() },
-    log: (line) => console.log(line),
-  });
-  if (!resume) await createRunDir(runDir);
-
   const controller = new AbortController();
   const onInterrupt = () => {
     if (controller.signal.aborted) Deno.exit(130);
@@ -146,7 +138,17 @@ export async function trainCommand(args: string[]): Promise<number> {
     );
     controller.abort();
   };
-  Deno.addSignalListener("SIGINT", onInterrupt);
+  // A promise that train() awaits at once: its workers start while the data loads.
+  const dataset = openDataset({
+    dataset: (resume?.state.config ?? config!).dataset,
+    dataDir: values["data-dir"],
+    download: { onProgress: downloadProgressPrinter() },
+    log: (line) => console.log(line),
+  }).then(async (opened) => {
+    if (!resume) await createRunDir(runDir);
+    Deno.addSignalListener("SIGINT", onInterrupt);
+    return opened;
+  });
   const result = await train({
     runDir,
     dataset,

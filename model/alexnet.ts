@@ -15,12 +15,12 @@ export function alexnetFeatureSide(resize: number): number {
 /**
  * The book's "simplified AlexNet" for 1-channel `resize × resize` inputs,
  * layer for layer as its PyTorch code, with PyTorch's default
- * initialisation drawn from `seed`:
+ * initialisation drawn from `seed` (`null`: all zero):
  * conv 96@11×11/4, pool 3/2, conv 256@5×5 p2, pool 3/2, conv 384, 384,
  * 256 @3×3 p1, pool 3/2, flatten, dense 4096, dropout 0.5, dense 4096,
  * dropout 0.5, dense 10 (logits).
  */
-export function buildAlexNet(options: { resize: number; seed: number }): tf.Sequential {
+export function buildAlexNet(options: { resize: number; seed: number | null }): tf.Sequential {
   const { resize, seed } = options;
   if (!Number.isInteger(resize) || resize < ALEXNET_MIN_RESIZE) {
     throw new InputError(

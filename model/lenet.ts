@@ -3,7 +3,8 @@ import { torchDefaultInit } from "./init.ts";
 
 /** Options of {@link buildLeNet}. */
 export interface LeNetOptions {
-  seed: number;
+  /** Seed of the initial weights; `null`: all zero (see `torchDefaultInit`). */
+  seed: number | null;
   /** `true`: the modern variant with ReLU and max pooling; `false`: the book's sigmoid and average pooling. */
   relu: boolean;
 }

@@ -12,7 +12,8 @@ export interface ModelSpec {
   defaultResize: number;
   minResize: number;
   maxResize: number;
-  build(options: { resize: number; seed: number }): tf.Sequential;
+  /** Builds the network; a `null` seed gives all-zero weights (see `torchDefaultInit`). */
+  build(options: { resize: number; seed: number | null }): tf.Sequential;
 }
 
 /** The networks by name. */
@@ -60,10 +61,13 @@ export function checkResize(name: ModelName, resize: number): void {
   }
 }
 
-/** Builds the named network for inputs of side `resize`, weights drawn from `seed`. */
+/**
+ * Builds the named network for inputs of side `resize`, weights drawn from
+ * `seed` (`null`: all zero, for a copy whose weights are overwritten).
+ */
 export function buildModel(
   name: ModelName,
-  options: { resize: number; seed: number },
+  options: { resize: number; seed: number | null },
 ): tf.Sequential {
   checkResize(name, options.resize);
   return MODELS[name].build(options);

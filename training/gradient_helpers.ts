@@ -16,7 +16,13 @@ import { GRADIENT_WORKER_NAME } from "./worker_role.ts";
  * weights there and writes its gradients there before it replies.
  */
 export type HelperRequest =
-  | { kind: "init"; model: ModelName; resize: number }
+  | {
+    kind: "init";
+    model: ModelName;
+    resize: number;
+    /** Whether this worker also makes the weights' shared memory (the first one does). */
+    makeWeights: boolean;
+  }
   | {
     kind: "step";
     weights: Float32Array[];
@@ -35,9 +41,21 @@ export interface SharedPart {
   correct: number;
 }
 
+/**
+ * A worker's shared memory, made and first written by the worker while it
+ * starts (fresh pages cost about 11 µs each on a VM: 374 MB for AlexNet
+ * took 1.5 s of its first step), in the order of the model's trainable weights.
+ */
+export interface SharedBuffers {
+  /** Where the worker writes its gradients. */
+  gradients: Float32Array[];
+  /** Where the main thread writes the weights of each step, if this worker made them. */
+  weights?: Float32Array[];
+}
+
 /** Messages from a helper worker. */
 export type HelperReply =
-  | { kind: "ready" }
+  | { kind: "ready"; buffers: SharedBuffers }
   | { kind: "result"; scaledLoss: number; correct: number }
   | { kind: "error"; message: string };
 
@@ -49,6 +67,8 @@ export interface HelperOptions {
   count: number;
   /** Fewest examples per share of a batch (default {@link MIN_SHARE}). */
   minShare?: number;
+  /** Stops a start still under way: its workers end and `start` returns undefined. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -93,11 +113,10 @@ function expectResult(reply: HelperReply): Extract<HelperReply, { kind: "result"
  * how a training step uses the others.
  */
 export class GradientHelpers {
-  /** The weights sent to every worker, and each worker's gradients, in shared memory. */
-  private shared?: { weights: Float32Array[]; gradients: Float32Array[][] };
-
   private constructor(
     private readonly workers: Worker[],
+    /** The weights sent to every worker, and each worker's gradients, in shared memory. */
+    private readonly shared: { weights: Float32Array[]; gradients: Float32Array[][] },
     /** Fewest examples per share of a batch. */
     readonly minShare: number,
   ) {}
@@ -118,7 +137,7 @@ export class GradientHelpers {
 
   /**
    * Starts `count` workers and loads the model in each. Returns undefined,
-   * after closing any that started, when one cannot start.
+   * after closing any that started, when one cannot start or `signal` aborts.
    */
   static async start(options: HelperOptions): Promise<GradientHelpers | undefined> {
     const workers: Worker[] = [];
@@ -133,15 +152,25 @@ export class GradientHelpers {
       return undefined;
     }
     const replies = workers.map((worker) => nextReply(worker));
-    workers.forEach((worker) => {
+    workers.forEach((worker, i) => {
       const { model, resize } = options;
-      worker.postMessage({ kind: "init", model, resize } satisfies HelperRequest);
+      worker.postMessage(
+        { kind: "init", model, resize, makeWeights: i === 0 } satisfies HelperRequest,
+      );
     });
-    if ((await Promise.all(replies)).some((reply) => reply.kind !== "ready")) {
+    const aborted = new Promise<HelperReply[]>((resolve) => {
+      if (options.signal?.aborted) resolve([]);
+      options.signal?.addEventListener("abort", () => resolve([]), { once: true });
+    });
+    const ready = (await Promise.race([Promise.all(replies), aborted]))
+      .filter((reply) => reply.kind === "ready");
+    const weights = ready[0]?.buffers.weights;
+    if (ready.length < workers.length || weights === undefined) {
       workers.forEach((worker) => worker.terminate());
       return undefined;
     }
-    return new GradientHelpers(workers, options.minShare ?? MIN_SHARE);
+    const gradients = ready.map((reply) => reply.buffers.gradients);
+    return new GradientHelpers(workers, { weights, gradients }, options.minShare ?? MIN_SHARE);
   }
 
   /**
@@ -157,11 +186,6 @@ export class GradientHelpers {
     split: { shares: number[]; dropout: DropoutPlan; microBatchLimit: number },
   ): Promise<() => Promise<SharedPart[]>> {
     const { shares, dropout, microBatchLimit } = split;
-    const sizes = variables.map((v) => v.size);
-    this.shared ??= {
-      weights: sharedFloats(sizes),
-      gradients: this.workers.map(() => sharedFloats(sizes)),
-    };
     const { weights, gradients } = this.shared;
     await Promise.all(variables.map((v, i) => copyFloats(v, weights[i])));
     const replies: Promise<HelperReply>[] = [];
@@ -205,22 +229,6 @@ export class GradientHelpers {
   close(): void {
     this.workers.forEach((worker) => worker.terminate());
   }
-}
-
-/**
- * Float32 arrays of `sizes` in one block of shared memory: written by one
- * thread and read by another, they are copied into, never allocated anew
- * (AlexNet's 187 MB of fresh pages per step cost 0.7 s on a VM whose page
- * faults take 15 µs).
- */
-function sharedFloats(sizes: number[]): Float32Array[] {
-  const buffer = new SharedArrayBuffer(4 * sizes.reduce((a, b) => a + b, 0));
-  let offset = 0;
-  return sizes.map((size) => {
-    const view = new Float32Array(buffer, offset, size);
-    offset += 4 * size;
-    return view;
-  });
 }
 
 /** Workers worth starting on this machine for the wasm backend: one per further core, at most 7. */

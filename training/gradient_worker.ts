@@ -12,6 +12,7 @@ import { buildModel } from "../model/registry.ts";
 import { setupBackend } from "../runtime/backend.ts";
 import { copyFloats } from "../runtime/wasm_heap.ts";
 import type { HelperReply, HelperRequest } from "./gradient_helpers.ts";
+import { sharedFloats } from "./shared_floats.ts";
 import { partGradients, trainableVariables } from "./step.ts";
 import { isGradientWorker } from "./worker_role.ts";
 
@@ -26,11 +27,14 @@ let context: { model: tf.Sequential; resize: number } | undefined;
 async function handle(request: HelperRequest): Promise<HelperReply> {
   if (request.kind === "init") {
     await setupBackend("wasm");
-    context = {
-      model: buildModel(request.model, { resize: request.resize, seed: 0 }),
-      resize: request.resize,
+    const model = buildModel(request.model, { resize: request.resize, seed: null });
+    context = { model, resize: request.resize };
+    const sizes = trainableVariables(model).map((variable) => variable.size);
+    const buffers = {
+      gradients: sharedFloats(sizes),
+      weights: request.makeWeights ? sharedFloats(sizes) : undefined,
     };
-    return { kind: "ready" };
+    return { kind: "ready", buffers };
   }
   const variables = trainableVariables(context!.model);
   variables.forEach((variable, i) => {

@@ -33,7 +33,11 @@ const DROPOUT_STREAM = 0xd409;
 export interface TrainOptions {
   /** Where the checkpoint, `metrics.jsonl` and `curves.svg` go (must exist). */
   runDir: string;
-  dataset: Dataset;
+  /**
+   * The data, or a promise of it: the gradient workers start loading the
+   * model while it resolves (a second earlier on AlexNet's first step).
+   */
+  dataset: Dataset | Promise<Dataset>;
   backend: BackendInfo;
   /** A fresh run's configuration; ignored when resuming. */
   config?: TrainConfig;
@@ -52,6 +56,9 @@ export interface TrainOptions {
   /** Called after every step. */
   onStep?: (state: Readonly<TrainingState>) => void;
 }
+
+/** {@link TrainOptions} once the data is at hand. */
+type OpenedOptions = TrainOptions & { dataset: Dataset };
 
 /** The outcome of {@link train}. */
 export interface TrainResult {
@@ -101,7 +108,7 @@ async function prepare(options: TrainOptions, config: TrainConfig): Promise<Run>
   return { model, optimizer, state: initialState(config) };
 }
 
-function makePlan({ model, state }: Run, options: TrainOptions): Plan {
+function makePlan({ model, state }: Run, options: OpenedOptions): Plan {
   const { config } = state;
   const trainSplit = takeFirst(options.dataset.train, config.limit);
   const limit = microBatchLimit(model, options.backend.maxBindingBytes);
@@ -114,7 +121,11 @@ function makePlan({ model, state }: Run, options: TrainOptions): Plan {
   };
 }
 
-function planLines({ model, state }: Run, plan: Plan, options: TrainOptions): string[] {
+function planLines(
+  { model, state }: Run,
+  plan: Plan,
+  options: OpenedOptions,
+): string[] {
   const { config } = state;
   const parts = splitEvenly(config.batchSize, plan.microBatchLimit);
   const split = parts.length > 1
@@ -299,16 +310,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const settings = options.resume?.state.config ?? options.config;
   if (!settings) throw new Error("train: give either config or resume");
   // The workers load tfjs and build their model while this thread builds its own.
+  const stopStarting = new AbortController();
   const starting = helpersFor(options.backend, {
     model: settings.model,
     resize: settings.resize,
+    signal: stopStarting.signal,
   });
   try {
+    const opened: OpenedOptions = { ...options, dataset: await options.dataset };
     const run = await prepare(options, settings);
-    const plan = makePlan(run, options);
+    const plan = makePlan(run, opened);
     const { config } = run.state;
     plan.helpers = await starting;
-    for (const line of planLines(run, plan, options)) options.log?.(line);
+    for (const line of planLines(run, plan, opened)) options.log?.(line);
     const stepsAtStart = run.state.step;
     while (run.state.epoch < config.epochs) {
       const epochStart = { ...run.state.partial };
@@ -318,6 +332,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     return { model: run.model, state: run.state, interrupted: false };
   } finally {
+    stopStarting.abort();
     (await starting)?.close();
   }
 }
