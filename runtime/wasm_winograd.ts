@@ -3,8 +3,9 @@ import { overrideKernel } from "./kernel_override.ts";
 import { transposeInto } from "./transpose.ts";
 import { padInto } from "./pad.ts";
 import { WasmWorkspace } from "./wasm_workspace.ts";
-import { F2X2_3X3, type TileGrid, tileGrid, type WinogradScheme } from "./winograd.ts";
+import { type TileGrid, tileGrid, type WinogradScheme } from "./winograd.ts";
 import { F2X2_5X5 } from "./winograd5.ts";
+import { F4X4_3X3 } from "./winograd4.ts";
 
 interface ConvArgs {
   inputs: {
@@ -62,7 +63,7 @@ export function winogradScheme(
     pad,
     dimRoundingMode,
   );
-  const scheme = [F2X2_3X3, F2X2_5X5].find((s) => s.filterSize === info.filterHeight);
+  const scheme = [F4X4_3X3, F2X2_5X5].find((s) => s.filterSize === info.filterHeight);
   const border = (info.filterHeight - 1) / 2;
   const { top, bottom, left, right } = info.padInfo;
   const fits = scheme !== undefined && info.filterWidth === info.filterHeight &&
@@ -76,7 +77,7 @@ export function winogradScheme(
 /** Images per chunk of the batch, so that one set of planes stays under `CHUNK_FLOATS`. */
 function imagesPerChunk(scheme: WinogradScheme, x: tf.TensorInfo, channels: number): number {
   const [batch, height, width] = x.shape;
-  const { tiles } = tileGrid(1, height, width);
+  const { tiles } = tileGrid(1, height, width, scheme.outputSize);
   return Math.min(
     batch,
     Math.max(1, Math.floor(CHUNK_FLOATS / (tiles * scheme.tileSize ** 2 * channels))),
@@ -91,8 +92,9 @@ function transformInput(
 ): tf.TensorInfo[] {
   const { x, first, grid } = options;
   const [, height, width, channels] = x.shape;
-  const rows = 2 * grid.tilesHigh + scheme.tileSize - 2;
-  const columns = 2 * grid.tilesWide + scheme.tileSize - 2;
+  const { step } = grid;
+  const rows = step * grid.tilesHigh + scheme.tileSize - step;
+  const columns = step * grid.tilesWide + scheme.tileSize - step;
   const border = (scheme.filterSize - 1) / 2;
   const padded = work.temporary([grid.batch, rows, columns, channels]);
   const planes = work.planes(scheme.tileSize ** 2, [grid.tiles, channels]);
@@ -139,7 +141,7 @@ export function winogradConv2D(
   const chunk = options.chunk ?? imagesPerChunk(scheme, x, Math.max(channelsIn, channelsOut));
   const noBias = new Float32Array(channelsOut);
   for (let first = 0; first < batch; first += chunk) {
-    const grid = tileGrid(Math.min(chunk, batch - first), height, width);
+    const grid = tileGrid(Math.min(chunk, batch - first), height, width, scheme.outputSize);
     const work = new WasmWorkspace(backend);
     const products = transformInput(work, scheme, { x, first, grid }).map((v, e) =>
       work.product(v, filterPlanes[e], grid.tiles, channelsOut)
@@ -179,29 +181,32 @@ export function winogradFilterGradient(
   whole.views(sums).forEach((sum) => sum.fill(0));
   const chunk = options.chunk ?? imagesPerChunk(scheme, x, Math.max(channelsIn, channelsOut));
   for (let first = 0; first < batch; first += chunk) {
-    const grid = tileGrid(Math.min(chunk, batch - first), height, width);
+    const grid = tileGrid(Math.min(chunk, batch - first), height, width, scheme.outputSize);
     const work = new WasmWorkspace(backend);
     const inputPlanes = transformInput(work, scheme, { x, first, grid });
-    const evenDy = work.temporary([
+    const wholeTilesDy = work.temporary([
       grid.batch,
-      2 * grid.tilesHigh,
-      2 * grid.tilesWide,
+      grid.step * grid.tilesHigh,
+      grid.step * grid.tilesWide,
       channelsOut,
     ]);
     const gradientPlanes = work.planes(elements, [grid.tiles, channelsOut]);
     const transposed = work.planes(elements, [channelsIn, grid.tiles]);
-    const [dyValues, evenValues] = work.views([dy, evenDy]);
-    padInto(dyValues.subarray(first * height * width * channelsOut), evenValues, {
+    const [dyValues, wholeTilesValues] = work.views([dy, wholeTilesDy]);
+    padInto(dyValues.subarray(first * height * width * channelsOut), wholeTilesValues, {
       batch: grid.batch,
       height,
       width,
       channels: channelsOut,
-      rows: evenDy.shape[1],
-      columns: evenDy.shape[2],
+      rows: wholeTilesDy.shape[1],
+      columns: wholeTilesDy.shape[2],
       top: 0,
       left: 0,
     });
-    scheme.gradientTiles(evenValues, work.views(gradientPlanes), { grid, channels: channelsOut });
+    scheme.gradientTiles(wholeTilesValues, work.views(gradientPlanes), {
+      grid,
+      channels: channelsOut,
+    });
     const transposedViews = work.views(transposed);
     work.views(inputPlanes).forEach((v, e) =>
       transposeInto(v, transposedViews[e], { rows: grid.tiles, columns: channelsIn })

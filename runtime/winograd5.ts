@@ -1,10 +1,11 @@
 import { activate, type OutputLayout, type TileLayout, type WinogradScheme } from "./winograd.ts";
+import { sixPointInputTiles } from "./winograd6.ts";
 
 /**
  * Winograd's F(2×2, 5×5) (AlexNet's second convolution): 6×6 input tiles,
  * 36 multiplications per tile and channel pair instead of 100. Its
  * matrices, built from the points 0, ±1, ±2 and ∞ (Toom–Cook), are
- *   Bᵀ = [4 0 −5 0 1 0; 0 4 4 −1 −1 0; 0 −4 4 1 −1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1],
+ *   Bᵀ as in `winograd6.ts`,
  *   G = [1/4 0 0 0 0; 1/6 ×(1 1 1 1 1); 1/6 ×(1 −1 1 −1 1); 1/24 ×(1 2 4 8 16); 1/24 ×(1 −2 4 −8 16); 0 0 0 0 1],
  *   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 1].
  * Each 2-D transform is applied as two 1-D passes (tile rows, then tile
@@ -12,58 +13,6 @@ import { activate, type OutputLayout, type TileLayout, type WinogradScheme } fro
  */
 const TILE = 6;
 const ELEMENTS = TILE * TILE;
-
-/** Bᵀ d B for every 6×6 tile of `padded` [batch, 2·tilesHigh + 4, 2·tilesWide + 4, channels]. */
-function inputTiles(
-  padded: Float32Array,
-  planes: Float32Array[],
-  layout: TileLayout,
-): void {
-  const { grid: { batch, tilesHigh, tilesWide }, channels: c } = layout;
-  const columns = 2 * tilesWide + 4;
-  const r = columns * c;
-  const across = new Float32Array(ELEMENTS * c);
-  const planeRows = [0, 1, 2, 3, 4, 5].map((i) => planes.slice(TILE * i, TILE * i + TILE));
-  let at = 0;
-  for (let b = 0; b < batch; b++) {
-    for (let ty = 0; ty < tilesHigh; ty++) {
-      for (let tx = 0; tx < tilesWide; tx++, at += c) {
-        const corner = ((b * (2 * tilesHigh + 4) + 2 * ty) * columns + 2 * tx) * c;
-        for (let j = 0; j < TILE; j++) {
-          const from = corner + j * c;
-          for (let k = 0; k < c; k++) {
-            const p = from + k;
-            const d0 = padded[p], d1 = padded[p + r], d2 = padded[p + 2 * r];
-            const d3 = padded[p + 3 * r], d4 = padded[p + 4 * r], d5 = padded[p + 5 * r];
-            const q = j * c + k, s = TILE * c;
-            across[q] = 4 * d0 - 5 * d2 + d4;
-            across[q + s] = 4 * (d1 + d2) - d3 - d4;
-            across[q + 2 * s] = 4 * (d2 - d1) + d3 - d4;
-            across[q + 3 * s] = 2 * (d3 - d1) + d4 - d2;
-            across[q + 4 * s] = 2 * (d1 - d3) + d4 - d2;
-            across[q + 5 * s] = 4 * d1 - 5 * d3 + d5;
-          }
-        }
-        for (let i = 0; i < TILE; i++) {
-          const [v0, v1, v2, v3, v4, v5] = planeRows[i];
-          const row = i * TILE * c;
-          for (let k = 0; k < c; k++) {
-            const q = row + k;
-            const d0 = across[q], d1 = across[q + c], d2 = across[q + 2 * c];
-            const d3 = across[q + 3 * c], d4 = across[q + 4 * c], d5 = across[q + 5 * c];
-            const o = at + k;
-            v0[o] = 4 * d0 - 5 * d2 + d4;
-            v1[o] = 4 * (d1 + d2) - d3 - d4;
-            v2[o] = 4 * (d2 - d1) + d3 - d4;
-            v3[o] = 2 * (d3 - d1) + d4 - d2;
-            v4[o] = 2 * (d1 - d3) + d4 - d2;
-            v5[o] = 4 * d1 - 5 * d3 + d5;
-          }
-        }
-      }
-    }
-  }
-}
 
 /** G applied to five taps g0…g4 (`step` apart in `g`), into `out` at `o`, `stride` apart. */
 function filterColumn(
@@ -213,8 +162,9 @@ function filterGradientFromTiles(planes: Float32Array[], gradient: Float32Array,
 /** Winograd's F(2×2, 5×5). */
 export const F2X2_5X5: WinogradScheme = {
   filterSize: 5,
+  outputSize: 2,
   tileSize: TILE,
-  inputTiles,
+  inputTiles: sixPointInputTiles,
   filterTiles,
   outputTiles,
   gradientTiles,

@@ -42,8 +42,9 @@ Deno.test("Winograd takes AlexNet's 3×3 and 5×5 convolutions and leaves the ot
 });
 
 /**
- * Both schemes on even and odd sides (partial tiles) and a single pixel,
- * AlexNet's conv4 on 5×5 images and its conv2 on 13×13.
+ * Both schemes, F(4×4, 3×3) and F(2×2, 5×5), on sides their tiles divide
+ * and sides they do not (partial tiles) and a single pixel, AlexNet's conv4
+ * on 5×5 images and its conv2 on 13×13.
  */
 const CONVS: [number[], number[]][] = [
   [[2, 12, 12, 64], [3, 3, 64, 48]],
