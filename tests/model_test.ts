@@ -65,7 +65,7 @@ Deno.test("LeNet and its ReLU variant: 28×28 in, 61,706 parameters, book's acti
   relu.dispose();
 });
 
-Deno.test("weights follow PyTorch's default init: U(±1/√fan_in), the same for the same seed", async () => {
+Deno.test("weights follow PyTorch's default init: U(±1/√fan_in), the same for the same seed; zeros for none", async () => {
   const first = buildModel("lenet", { resize: 28, seed: 3 });
   const again = buildModel("lenet", { resize: 28, seed: 3 });
   const other = buildModel("lenet", { resize: 28, seed: 4 });
@@ -84,5 +84,10 @@ Deno.test("weights follow PyTorch's default init: U(±1/√fan_in), the same for
       Array.from(values).join(),
     "another seed gave the same weights",
   );
-  for (const model of [first, again, other]) model.dispose();
+  const zero = buildModel("lenet", { resize: 28, seed: null });
+  for (const weight of zero.weights) {
+    const values = await weight.read().data();
+    assert(values.every((v) => v === 0), `${weight.name}: a null seed should give zeros`);
+  }
+  for (const model of [first, again, other, zero]) model.dispose();
 });
