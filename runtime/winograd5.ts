@@ -92,10 +92,10 @@ function outputTiles(
   }
 }
 
-/** Rows of A: tile element i of a 2-long signal (y0, y1) is A[i][0]·y0 + A[i][1]·y1. */
-const A = [[1, 0], [1, 1], [1, -1], [1, 2], [1, -2], [0, 1]];
-
-/** A dY Aᵀ for every 2×2 tile of `dy` [batch, 2·tilesHigh, 2·tilesWide, channels]. */
+/**
+ * A dY Aᵀ for every 2×2 tile of `dy` [batch, 2·tilesHigh, 2·tilesWide, channels],
+ * as two 1-D passes of A = [1 0; 1 1; 1 −1; 1 2; 1 −2; 0 1] (tile rows, then tile columns).
+ */
 function gradientTiles(
   dy: Float32Array,
   planes: Float32Array[],
@@ -103,22 +103,39 @@ function gradientTiles(
 ): void {
   const { grid: { batch, tilesHigh, tilesWide }, channels: c } = layout;
   const rowStride = 2 * tilesWide * c;
+  const across = new Float32Array(2 * TILE * c);
+  const planeColumns = [0, 1, 2, 3, 4, 5].map((j) =>
+    [0, 1, 2, 3, 4, 5].map((i) => planes[TILE * i + j])
+  );
   let at = 0;
   for (let b = 0; b < batch; b++) {
     for (let ty = 0; ty < tilesHigh; ty++) {
       for (let tx = 0; tx < tilesWide; tx++, at += c) {
-        const p = ((b * 2 * tilesHigh + 2 * ty) * 2 * tilesWide + 2 * tx) * c;
-        for (let i = 0; i < TILE; i++) {
-          const [a0, a1] = A[i];
-          for (let j = 0; j < TILE; j++) {
-            const [b0, b1] = A[j];
-            const plane = planes[TILE * i + j];
-            for (let k = 0; k < c; k++) {
-              const q = p + k;
-              const top = b0 * dy[q] + b1 * dy[q + c];
-              const bottom = b0 * dy[q + rowStride] + b1 * dy[q + rowStride + c];
-              plane[at + k] = a0 * top + a1 * bottom;
-            }
+        const corner = ((b * 2 * tilesHigh + 2 * ty) * 2 * tilesWide + 2 * tx) * c;
+        for (let i = 0; i < 2; i++) {
+          const from = corner + i * rowStride;
+          for (let k = 0; k < c; k++) {
+            const y0 = dy[from + k], y1 = dy[from + c + k];
+            const q = i * TILE * c + k;
+            across[q] = y0;
+            across[q + c] = y0 + y1;
+            across[q + 2 * c] = y0 - y1;
+            across[q + 3 * c] = y0 + 2 * y1;
+            across[q + 4 * c] = y0 - 2 * y1;
+            across[q + 5 * c] = y1;
+          }
+        }
+        for (let j = 0; j < TILE; j++) {
+          const [w0, w1, w2, w3, w4, w5] = planeColumns[j];
+          for (let k = 0; k < c; k++) {
+            const y0 = across[j * c + k], y1 = across[(TILE + j) * c + k];
+            const o = at + k;
+            w0[o] = y0;
+            w1[o] = y0 + y1;
+            w2[o] = y0 - y1;
+            w3[o] = y0 + 2 * y1;
+            w4[o] = y0 - 2 * y1;
+            w5[o] = y1;
           }
         }
       }
