@@ -9,7 +9,7 @@
  * gradient follows from the same identity:
  * dg = Gᵀ [Σ over tiles (A dY Aᵀ) ⊙ (Bᵀ d B)] G. Tensors in the "tile
  * domain" are held as α² planes, one per element, each a row-major matrix.
- * The schemes: F(4×4, 3×3) in `winograd4.ts`, F(2×2, 5×5) in `winograd5.ts`.
+ * The schemes are built by `winograd_toom_cook.ts`.
  *
  * @module
  */

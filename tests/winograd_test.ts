@@ -8,6 +8,7 @@ import {
   winogradFilterGradient,
   winogradScheme,
 } from "../runtime/wasm_winograd.ts";
+import { toomCookMatrices } from "../runtime/winograd_toom_cook.ts";
 
 const random = seededRandom(31);
 
@@ -41,8 +42,29 @@ Deno.test("Winograd takes AlexNet's 3×3 and 5×5 convolutions and leaves the ot
   }
 });
 
+Deno.test("Toom–Cook matrices compute the 1-D correlation exactly: Aᵀ [(G g) ⊙ (Bᵀ d)]", () => {
+  const cases: [number, number, number[]][] = [
+    [2, 3, [0, 1, -1]],
+    [4, 3, [0, 1, -1, 2, -2]],
+    [2, 5, [0, 1, -1, 2, -2]],
+    [4, 5, [0, 1, -1, 2, -2, 0.5, -0.5]],
+  ];
+  for (const [m, r, points] of cases) {
+    const { outputTransposed, filter, inputTransposed } = toomCookMatrices(m, r, points);
+    const d = Array.from({ length: m + r - 1 }, () => random() - 0.5);
+    const g = Array.from({ length: r }, () => random() - 0.5);
+    const dot = (row: number[], v: number[]) => row.reduce((sum, w, i) => sum + w * v[i], 0);
+    const products = filter.map((row, j) => dot(row, g) * dot(inputTransposed[j], d));
+    outputTransposed.forEach((row, i) => {
+      const expected = g.reduce((sum, w, k) => sum + w * d[i + k], 0);
+      const error = Math.abs(dot(row, products) - expected);
+      assert(error < 1e-12, `F(${m}, ${r}) output ${i}: off by ${error}`);
+    });
+  }
+});
+
 /**
- * Both schemes, F(4×4, 3×3) and F(2×2, 5×5), on sides their tiles divide
+ * Both schemes, F(4×4, 3×3) and F(4×4, 5×5), on sides their tiles divide
  * and sides they do not (partial tiles) and a single pixel, AlexNet's conv4
  * on 5×5 images and its conv2 on 13×13.
  */

@@ -1,0 +1,280 @@
+import { activate, type OutputLayout, type TileLayout, type WinogradScheme } from "./winograd.ts";
+
+/**
+ * Winograd's F(m×m, r×r) for any m and r: its matrices built by the
+ * Toom–Cook method from α − 1 finite points and ∞ (α = m + r − 1), its
+ * transforms two 1-D passes of a matrix each (down the tile, then across),
+ * compiled to JavaScript with the channels innermost.
+ *
+ * @module
+ */
+
+/** The three matrices of F(m, r) (row-major): Aᵀ [m, α], G [α, r], Bᵀ [α, α]. */
+export interface ToomCookMatrices {
+  outputTransposed: number[][];
+  filter: number[][];
+  inputTransposed: number[][];
+}
+
+/** Coefficients (constant term first) of Π (x − root) over `roots`. */
+function polynomialWithRoots(roots: number[]): number[] {
+  let coefficients = [1];
+  for (const root of roots) {
+    const next = new Array(coefficients.length + 1).fill(0);
+    coefficients.forEach((c, i) => {
+      next[i] -= root * c;
+      next[i + 1] += c;
+    });
+    coefficients = next;
+  }
+  return coefficients;
+}
+
+/**
+ * Aᵀ, G and Bᵀ of F(m, r) on `points` (α − 1 distinct finite points; ∞ is
+ * the last): Aᵀ[i][j] = pⱼⁱ, G[j][k] = pⱼᵏ / Πₗ≠ⱼ (pⱼ − pₗ), and row j of
+ * Bᵀ the coefficients of Πₗ≠ⱼ (x − pₗ), its last row those of Πₗ (x − pₗ).
+ */
+export function toomCookMatrices(
+  outputSize: number,
+  filterSize: number,
+  points: number[],
+): ToomCookMatrices {
+  const tile = outputSize + filterSize - 1;
+  if (points.length !== tile - 1) {
+    throw new Error(`F(${outputSize}, ${filterSize}) needs ${tile - 1} points`);
+  }
+  const outputTransposed = Array.from({ length: outputSize }, (_, i) => [
+    ...points.map((p) => p ** i),
+    i === outputSize - 1 ? 1 : 0,
+  ]);
+  const filter = [
+    ...points.map((p, j) => {
+      const scale = points.reduce((product, q, l) => l === j ? product : product * (p - q), 1);
+      return Array.from({ length: filterSize }, (_, k) => p ** k / scale);
+    }),
+    Array.from({ length: filterSize }, (_, k) => k === filterSize - 1 ? 1 : 0),
+  ];
+  const inputTransposed = [
+    ...points.map((_, j) => [...polynomialWithRoots(points.filter((_, l) => l !== j)), 0]),
+    polynomialWithRoots(points),
+  ];
+  return { outputTransposed, filter, inputTransposed };
+}
+
+/** `matrix` transposed. */
+function transposed(matrix: number[][]): number[][] {
+  return matrix[0].map((_, j) => matrix.map((row) => row[j]));
+}
+
+/**
+ * One 1-D pass of a matrix M over `count` channels: for k < count,
+ * outs[t][outAt[t] + k] = Σₛ M[t][s] · ins[s][inAt[s] + k]. Vectors are
+ * given as an array and an offset each, so that a pass reads or writes a
+ * strided run of one array or the same place of several planes alike.
+ */
+type Pass = (
+  ins: Float32Array[],
+  inAt: number[],
+  outs: Float32Array[],
+  outAt: number[],
+  count: number,
+) => void;
+
+/**
+ * `matrix`'s pass compiled to JavaScript with its entries as constants
+ * (zeros left out, ±1 without a product): a loop over the entries took
+ * five times as long (F(4×4, 5×5)'s input transform of conv2 at 64
+ * examples: 343 ms against 64 ms for F(2×2, 5×5) written out by hand).
+ */
+function compilePass(matrix: number[][]): Pass {
+  const used = matrix[0].map((_, s) => s).filter((s) => matrix.some((row) => row[s] !== 0));
+  const term = (weight: number, s: number) =>
+    weight === 1 ? `+ d${s}` : weight === -1 ? `- d${s}` : `+ ${weight} * d${s}`;
+  const body = [
+    ...used.map((s) => `const in${s} = ins[${s}], at${s} = inAt[${s}];`),
+    ...matrix.map((_, t) => `const out${t} = outs[${t}], to${t} = outAt[${t}];`),
+    "for (let k = 0; k < count; k++) {",
+    ...used.map((s) => `  const d${s} = in${s}[at${s} + k];`),
+    ...matrix.map((row, t) => {
+      const terms = row.flatMap((weight, s) => weight === 0 ? [] : [term(weight, s)]);
+      return `  out${t}[to${t} + k] = ${terms.length === 0 ? "0" : terms.join(" ")};`;
+    }),
+    "}",
+  ];
+  return new Function("ins", "inAt", "outs", "outAt", "count", body.join("\n")) as Pass;
+}
+
+/** Offsets `first`, `first + step`, … (`length` of them) written into `offsets`. */
+function strided(offsets: number[], first: number, step: number): number[] {
+  for (let i = 0; i < offsets.length; i++) offsets[i] = first + i * step;
+  return offsets;
+}
+
+/** Winograd's F(m×m, r×r) on the Toom–Cook points `points` (see {@link toomCookMatrices}). */
+export function toomCookScheme(
+  outputSize: number,
+  filterSize: number,
+  points: number[],
+): WinogradScheme {
+  const matrices = toomCookMatrices(outputSize, filterSize, points);
+  const tileSize = outputSize + filterSize - 1;
+  const elements = tileSize * tileSize;
+  const inputPass = compilePass(matrices.inputTransposed);
+  const filterPass = compilePass(matrices.filter);
+  const outputPass = compilePass(matrices.outputTransposed);
+  const gradientPass = compilePass(transposed(matrices.outputTransposed));
+  const filterGradientPass = compilePass(transposed(matrices.filter));
+  const [tileIn, tileOut] = [new Array(tileSize).fill(0), new Array(tileSize).fill(0)];
+  const [filterIn, outputOut] = [new Array(filterSize).fill(0), new Array(outputSize).fill(0)];
+  const same = (array: Float32Array, length: number) => new Array(length).fill(array);
+  const tileIndices = Array.from({ length: tileSize }, (_, i) => i);
+  /** The planes of each row of the tile, then of each column. */
+  const rowsAndColumns = (planes: Float32Array[]) => [
+    tileIndices.map((i) => planes.slice(i * tileSize, (i + 1) * tileSize)),
+    tileIndices.map((j) => tileIndices.map((i) => planes[i * tileSize + j])),
+  ];
+
+  /** Bᵀ d B for every α×α tile of `padded`, tiles m apart: rows, then columns. */
+  function inputTiles(padded: Float32Array, planes: Float32Array[], layout: TileLayout): void {
+    const { grid: { batch, step, tilesHigh, tilesWide }, channels: c } = layout;
+    const columns = step * tilesWide + tileSize - step;
+    const rows = step * tilesHigh + tileSize - step;
+    const down = new Float32Array(elements * c);
+    const [paddedIns, downs] = [same(padded, tileSize), same(down, tileSize)];
+    const [planeRows] = rowsAndColumns(planes);
+    let at = 0;
+    for (let b = 0; b < batch; b++) {
+      for (let ty = 0; ty < tilesHigh; ty++) {
+        for (let tx = 0; tx < tilesWide; tx++, at += c) {
+          const corner = ((b * rows + step * ty) * columns + step * tx) * c;
+          for (let j = 0; j < tileSize; j++) {
+            strided(tileIn, corner + j * c, columns * c);
+            inputPass(paddedIns, tileIn, downs, strided(tileOut, j * c, tileSize * c), c);
+          }
+          tileOut.fill(at);
+          for (let i = 0; i < tileSize; i++) {
+            strided(tileIn, i * tileSize * c, c);
+            inputPass(downs, tileIn, planeRows[i], tileOut, c);
+          }
+        }
+      }
+    }
+  }
+
+  /** G g Gᵀ for a filter [r, r, channelsIn, channelsOut]. */
+  function filterTiles(filter: Float32Array, planes: Float32Array[], pairs: number): void {
+    const down = new Float32Array(tileSize * filterSize * pairs);
+    const [filters, downs] = [same(filter, filterSize), same(down, tileSize)];
+    for (let kx = 0; kx < filterSize; kx++) {
+      strided(filterIn, kx * pairs, filterSize * pairs);
+      filterPass(filters, filterIn, downs, strided(tileOut, kx * pairs, filterSize * pairs), pairs);
+    }
+    const downIns = same(down, filterSize);
+    const [planeRows] = rowsAndColumns(planes);
+    tileOut.fill(0);
+    for (let i = 0; i < tileSize; i++) {
+      strided(filterIn, i * filterSize * pairs, pairs);
+      filterPass(downIns, filterIn, planeRows[i], tileOut, pairs);
+    }
+  }
+
+  /** Aᵀ m A for every tile, plus `bias` and a ReLU if asked: columns, then rows. */
+  function outputTiles(planes: Float32Array[], output: Float32Array, layout: OutputLayout): void {
+    const { grid: { batch, height, width, tilesHigh, tilesWide }, channels: c, bias, relu } =
+      layout;
+    const down = new Float32Array(outputSize * tileSize * c);
+    const across = new Float32Array(outputSize * c);
+    const [downs, downIns, acrosses] = [
+      same(down, outputSize),
+      same(down, tileSize),
+      same(across, outputSize),
+    ];
+    const [, planeColumns] = rowsAndColumns(planes);
+    let at = 0;
+    for (let b = 0; b < batch; b++) {
+      for (let ty = 0; ty < tilesHigh; ty++) {
+        const outRows = Math.min(outputSize, height - outputSize * ty);
+        for (let tx = 0; tx < tilesWide; tx++, at += c) {
+          const outColumns = Math.min(outputSize, width - outputSize * tx);
+          tileIn.fill(at);
+          for (let j = 0; j < tileSize; j++) {
+            outputPass(planeColumns[j], tileIn, downs, strided(outputOut, j * c, tileSize * c), c);
+          }
+          for (let i = 0; i < outRows; i++) {
+            strided(tileIn, i * tileSize * c, c);
+            outputPass(downIns, tileIn, acrosses, strided(outputOut, 0, c), c);
+            const y = ((b * height + outputSize * ty + i) * width + outputSize * tx) * c;
+            for (let v = 0; v < outColumns; v++) {
+              for (let k = 0; k < c; k++) {
+                output[y + v * c + k] = activate(across[v * c + k] + bias[k], relu);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** A dY Aᵀ for every m×m tile of `dy` [batch, m·tilesHigh, m·tilesWide, channels]. */
+  function gradientTiles(dy: Float32Array, planes: Float32Array[], layout: TileLayout): void {
+    const { grid: { batch, tilesHigh, tilesWide }, channels: c } = layout;
+    const rowStride = outputSize * tilesWide * c;
+    const down = new Float32Array(tileSize * outputSize * c);
+    const [dys, downs, downIns] = [
+      same(dy, outputSize),
+      same(down, tileSize),
+      same(down, outputSize),
+    ];
+    const [planeRows] = rowsAndColumns(planes);
+    let at = 0;
+    for (let b = 0; b < batch; b++) {
+      for (let ty = 0; ty < tilesHigh; ty++) {
+        for (let tx = 0; tx < tilesWide; tx++, at += c) {
+          const corner = (b * tilesHigh + ty) * outputSize * rowStride + outputSize * tx * c;
+          for (let j = 0; j < outputSize; j++) {
+            strided(outputOut, corner + j * c, rowStride);
+            gradientPass(dys, outputOut, downs, strided(tileOut, j * c, outputSize * c), c);
+          }
+          tileOut.fill(at);
+          for (let i = 0; i < tileSize; i++) {
+            strided(outputOut, i * outputSize * c, c);
+            gradientPass(downIns, outputOut, planeRows[i], tileOut, c);
+          }
+        }
+      }
+    }
+  }
+
+  /** Gᵀ m G: the filter gradient [r, r, channelsIn, channelsOut]. */
+  function filterGradientFromTiles(planes: Float32Array[], gradient: Float32Array, pairs: number) {
+    const down = new Float32Array(filterSize * tileSize * pairs);
+    const [downs, downIns, gradients] = [
+      same(down, filterSize),
+      same(down, tileSize),
+      same(gradient, filterSize),
+    ];
+    const [, planeColumns] = rowsAndColumns(planes);
+    tileIn.fill(0);
+    for (let j = 0; j < tileSize; j++) {
+      const taps = strided(filterIn, j * pairs, tileSize * pairs);
+      filterGradientPass(planeColumns[j], tileIn, downs, taps, pairs);
+    }
+    for (let ky = 0; ky < filterSize; ky++) {
+      strided(tileIn, ky * tileSize * pairs, pairs);
+      const taps = strided(filterIn, ky * filterSize * pairs, pairs);
+      filterGradientPass(downIns, tileIn, gradients, taps, pairs);
+    }
+  }
+
+  return {
+    filterSize,
+    outputSize,
+    tileSize,
+    inputTiles,
+    filterTiles,
+    outputTiles,
+    gradientTiles,
+    filterGradientFromTiles,
+  };
+}
