@@ -128,6 +128,16 @@ export function toomCookScheme(
   const [tileIn, tileOut] = [new Array(tileSize).fill(0), new Array(tileSize).fill(0)];
   const [filterIn, outputOut] = [new Array(filterSize).fill(0), new Array(outputSize).fill(0)];
   const same = (array: Float32Array, length: number) => new Array(length).fill(array);
+  const buffers = [new Float32Array(0), new Float32Array(0)];
+  /**
+   * Scratch array `which` (0 or 1), at least `length` long, kept from call
+   * to call: conv2's filter transform alone needs 3.9 MB, and fresh pages
+   * cost a fault each (15–20 K faults a pass when allocated per call).
+   */
+  const scratch = (which: number, length: number) => {
+    if (buffers[which].length < length) buffers[which] = new Float32Array(length);
+    return buffers[which];
+  };
   const tileIndices = Array.from({ length: tileSize }, (_, i) => i);
   /** The planes of each row of the tile, then of each column. */
   const rowsAndColumns = (planes: Float32Array[]) => [
@@ -140,7 +150,7 @@ export function toomCookScheme(
     const { grid: { batch, step, tilesHigh, tilesWide }, channels: c } = layout;
     const columns = step * tilesWide + tileSize - step;
     const rows = step * tilesHigh + tileSize - step;
-    const down = new Float32Array(elements * c);
+    const down = scratch(0, elements * c);
     const [paddedIns, downs] = [same(padded, tileSize), same(down, tileSize)];
     const [planeRows] = rowsAndColumns(planes);
     let at = 0;
@@ -164,7 +174,7 @@ export function toomCookScheme(
 
   /** G g Gᵀ for a filter [r, r, channelsIn, channelsOut]. */
   function filterTiles(filter: Float32Array, planes: Float32Array[], pairs: number): void {
-    const down = new Float32Array(tileSize * filterSize * pairs);
+    const down = scratch(0, tileSize * filterSize * pairs);
     const [filters, downs] = [same(filter, filterSize), same(down, tileSize)];
     for (let kx = 0; kx < filterSize; kx++) {
       strided(filterIn, kx * pairs, filterSize * pairs);
@@ -183,8 +193,8 @@ export function toomCookScheme(
   function outputTiles(planes: Float32Array[], output: Float32Array, layout: OutputLayout): void {
     const { grid: { batch, height, width, tilesHigh, tilesWide }, channels: c, bias, relu } =
       layout;
-    const down = new Float32Array(outputSize * tileSize * c);
-    const across = new Float32Array(outputSize * c);
+    const down = scratch(0, outputSize * tileSize * c);
+    const across = scratch(1, outputSize * c);
     const [downs, downIns, acrosses] = [
       same(down, outputSize),
       same(down, tileSize),
@@ -220,7 +230,7 @@ export function toomCookScheme(
   function gradientTiles(dy: Float32Array, planes: Float32Array[], layout: TileLayout): void {
     const { grid: { batch, tilesHigh, tilesWide }, channels: c } = layout;
     const rowStride = outputSize * tilesWide * c;
-    const down = new Float32Array(tileSize * outputSize * c);
+    const down = scratch(0, tileSize * outputSize * c);
     const [dys, downs, downIns] = [
       same(dy, outputSize),
       same(down, tileSize),
@@ -248,7 +258,7 @@ export function toomCookScheme(
 
   /** Gᵀ m G: the filter gradient [r, r, channelsIn, channelsOut]. */
   function filterGradientFromTiles(planes: Float32Array[], gradient: Float32Array, pairs: number) {
-    const down = new Float32Array(filterSize * tileSize * pairs);
+    const down = scratch(0, filterSize * tileSize * pairs);
     const [downs, downIns, gradients] = [
       same(down, filterSize),
       same(down, tileSize),
