@@ -139,11 +139,12 @@ export function toomCookScheme(
     return buffers[which];
   };
   const tileIndices = Array.from({ length: tileSize }, (_, i) => i);
-  /** The planes of each row of the tile, then of each column. */
-  const rowsAndColumns = (planes: Float32Array[]) => [
-    tileIndices.map((i) => planes.slice(i * tileSize, (i + 1) * tileSize)),
-    tileIndices.map((j) => tileIndices.map((i) => planes[i * tileSize + j])),
-  ];
+  /** The planes of each row of the tile. */
+  const planeRowsOf = (planes: Float32Array[]) =>
+    tileIndices.map((i) => planes.slice(i * tileSize, (i + 1) * tileSize));
+  /** The planes of each column of the tile. */
+  const planeColumnsOf = (planes: Float32Array[]) =>
+    tileIndices.map((j) => tileIndices.map((i) => planes[i * tileSize + j]));
 
   /** Bᵀ d B for every α×α tile of `padded`, tiles m apart: rows, then columns. */
   function inputTiles(padded: Float32Array, planes: Float32Array[], layout: TileLayout): void {
@@ -152,7 +153,7 @@ export function toomCookScheme(
     const rows = step * tilesHigh + tileSize - step;
     const down = scratch(0, elements * c);
     const [paddedIns, downs] = [same(padded, tileSize), same(down, tileSize)];
-    const [planeRows] = rowsAndColumns(planes);
+    const planeRows = planeRowsOf(planes);
     let at = 0;
     for (let b = 0; b < batch; b++) {
       for (let ty = 0; ty < tilesHigh; ty++) {
@@ -181,7 +182,7 @@ export function toomCookScheme(
       filterPass(filters, filterIn, downs, strided(tileOut, kx * pairs, filterSize * pairs), pairs);
     }
     const downIns = same(down, filterSize);
-    const [planeRows] = rowsAndColumns(planes);
+    const planeRows = planeRowsOf(planes);
     tileOut.fill(0);
     for (let i = 0; i < tileSize; i++) {
       strided(filterIn, i * filterSize * pairs, pairs);
@@ -200,7 +201,7 @@ export function toomCookScheme(
       same(down, tileSize),
       same(across, outputSize),
     ];
-    const [, planeColumns] = rowsAndColumns(planes);
+    const planeColumns = planeColumnsOf(planes);
     let at = 0;
     for (let b = 0; b < batch; b++) {
       for (let ty = 0; ty < tilesHigh; ty++) {
@@ -236,7 +237,7 @@ export function toomCookScheme(
       same(down, tileSize),
       same(down, outputSize),
     ];
-    const [planeRows] = rowsAndColumns(planes);
+    const planeRows = planeRowsOf(planes);
     let at = 0;
     for (let b = 0; b < batch; b++) {
       for (let ty = 0; ty < tilesHigh; ty++) {
@@ -264,7 +265,7 @@ export function toomCookScheme(
       same(down, tileSize),
       same(gradient, filterSize),
     ];
-    const [, planeColumns] = rowsAndColumns(planes);
+    const planeColumns = planeColumnsOf(planes);
     tileIn.fill(0);
     for (let j = 0; j < tileSize; j++) {
       const taps = strided(filterIn, j * pairs, tileSize * pairs);

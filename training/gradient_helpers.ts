@@ -158,12 +158,15 @@ export class GradientHelpers {
         { kind: "init", model, resize, makeWeights: i === 0 } satisfies HelperRequest,
       );
     });
+    let onAbort = () => {};
     const aborted = new Promise<HelperReply[]>((resolve) => {
-      if (options.signal?.aborted) resolve([]);
-      options.signal?.addEventListener("abort", () => resolve([]), { once: true });
+      onAbort = () => resolve([]);
+      if (options.signal?.aborted) onAbort();
+      options.signal?.addEventListener("abort", onAbort, { once: true });
     });
-    const ready = (await Promise.race([Promise.all(replies), aborted]))
-      .filter((reply) => reply.kind === "ready");
+    const outcome = await Promise.race([Promise.all(replies), aborted]);
+    options.signal?.removeEventListener("abort", onAbort);
+    const ready = outcome.filter((reply) => reply.kind === "ready");
     const weights = ready[0]?.buffers.weights;
     if (ready.length < workers.length || weights === undefined) {
       workers.forEach((worker) => worker.terminate());
