@@ -7,7 +7,9 @@ import wasmSimdBinary from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm
 import { InputError } from "../errors.ts";
 import { avoidBrokenSplitK } from "./matmul_fix.ts";
 import { registerConvFilterGradient } from "./conv_filter_grad.ts";
+import { adviseHugePages } from "./huge_pages.ts";
 import { registerWasmConvGradients } from "./wasm_conv_grads.ts";
+import type { WasmHeap } from "./wasm_heap.ts";
 import { registerWasmIdentity } from "./wasm_identity.ts";
 import { registerWasmMatMul } from "./wasm_matmul.ts";
 import { registerWasmMaxPoolGrad } from "./wasm_max_pool_grad.ts";
@@ -112,6 +114,9 @@ export async function setupWebGPU(): Promise<BackendInfo> {
  */
 const WASM_TENSOR_BYTES = 256 * 2 ** 20;
 
+/** Most bytes a wasm heap can grow to (32-bit addresses). */
+const WASM_HEAP_LIMIT = 2 ** 32;
+
 /**
  * The wasm binary, imported as bytes so that bundles and compiled binaries
  * carry it, handed to tfjs as a blob URL (once). tfjs asks for a map of all
@@ -155,6 +160,7 @@ export async function setupWasm(): Promise<BackendInfo> {
   if (!started) {
     throw new Error("the wasm backend failed to start: use --backend webgpu or --backend cpu");
   }
+  adviseHugePages((tf.backend() as unknown as WasmHeap).wasm.HEAPU8.buffer, WASM_HEAP_LIMIT);
   return {
     name: "wasm",
     description: "tfjs wasm backend (XNNPACK, SIMD)",

@@ -1,3 +1,5 @@
+import { adviseHugePages } from "../runtime/huge_pages.ts";
+
 /**
  * Float32 arrays of `sizes` in one block of shared memory, every page
  * already written: written by one thread and read by another, they are
@@ -5,6 +7,7 @@
  */
 export function sharedFloats(sizes: number[]): Float32Array[] {
   const buffer = new SharedArrayBuffer(4 * sizes.reduce((a, b) => a + b, 0));
+  adviseHugePages(buffer);
   new Float32Array(buffer).fill(0);
   let offset = 0;
   return sizes.map((size) => {

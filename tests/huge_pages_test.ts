@@ -1,0 +1,26 @@
+import { adviseHugePages } from "../runtime/huge_pages.ts";
+import { assertEquals } from "./assert.ts";
+import { ROOT } from "./cli.ts";
+
+Deno.test("without the FFI permission, huge pages are not advised and nothing fails", () => {
+  assertEquals(adviseHugePages(new ArrayBuffer(2 ** 23)), false);
+});
+
+Deno.test({
+  name: "with --allow-ffi, the wasm heap and shared floats are marked for huge pages",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "tests/huge_pages_probe.ts"],
+      cwd: ROOT,
+      stderr: "inherit",
+    }).output();
+    assertEquals(output.code, 0);
+    const { setting, ...marks } = JSON.parse(new TextDecoder().decode(output.stdout));
+    if (setting === undefined || setting === "never") {
+      console.warn(`SKIPPED: transparent huge pages are ${setting ?? "absent"} on this machine`);
+      return;
+    }
+    assertEquals(marks, { heap: true, shared: true });
+  },
+});
