@@ -12,6 +12,9 @@ export const I32 = 0x7f;
 export const F32 = 0x7d;
 export const V128 = 0x7b;
 
+/** One instruction, encoded. */
+export type Instruction = readonly number[];
+
 /** The instructions the kernels use, as their encodings. */
 export const op = {
   block: [0x02, 0x40],
@@ -22,6 +25,7 @@ export const op = {
   localSet: (index: number) => [0x21, ...unsigned(index)],
   localTee: (index: number) => [0x22, ...unsigned(index)],
   i32Const: (value: number) => [0x41, ...signed(value)],
+  f32Const: (value: number) => [0x43, ...new Uint8Array(new Float32Array([value]).buffer)],
   i32Eqz: [0x45],
   i32LtU: [0x49],
   i32Add: [0x6a],
@@ -29,8 +33,10 @@ export const op = {
   v128Load: [0xfd, 0x00, 0x02, 0x00],
   v128Store: [0xfd, 0x0b, 0x02, 0x00],
   f32x4Splat: [0xfd, 0x13],
+  f32x4Neg: [0xfd, 0xe1, 0x01],
   f32x4Sqrt: [0xfd, 0xe3, 0x01],
   f32x4Add: [0xfd, 0xe4, 0x01],
+  f32x4Sub: [0xfd, 0xe5, 0x01],
   f32x4Mul: [0xfd, 0xe6, 0x01],
   f32x4Div: [0xfd, 0xe7, 0x01],
 } as const;
@@ -72,7 +78,7 @@ export interface KernelFunction {
   name: string;
   params: number[];
   locals: number[];
-  code: (readonly number[])[];
+  code: Instruction[];
 }
 
 /**

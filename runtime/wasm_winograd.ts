@@ -110,7 +110,8 @@ function transformInput(
   const border = (scheme.filterSize - 1) / 2;
   const padded = work.temporary([grid.batch, rows, columns, channels]);
   const planes = work.planes(scheme.tileSize ** 2, [grid.tiles, channels]);
-  const [xValues, paddedValues] = work.views([x, padded]);
+  const scratch = work.temporary([scheme.tileScratchFloats(channels)]);
+  const [xValues, paddedValues, scratchValues] = work.views([x, padded, scratch]);
   padInto(xValues.subarray(first * height * width * channels), paddedValues, {
     batch: grid.batch,
     height,
@@ -121,7 +122,11 @@ function transformInput(
     top: border,
     left: border,
   });
-  scheme.inputTiles(paddedValues, work.views(planes), { grid, channels });
+  scheme.inputTiles(paddedValues, work.views(planes), {
+    grid,
+    channels,
+    simd: { heap: work.heap, scratch: scratchValues },
+  });
   return planes;
 }
 
@@ -159,13 +164,20 @@ export function winogradConv2D(
       work.product(v, filterPlanes[e], grid.tiles, channelsOut)
     );
     const biases = bias === undefined ? [] : [bias];
-    const [outputValues, ...views] = work.views([output, ...biases, ...products]);
+    const scratch = work.temporary([scheme.tileScratchFloats(channelsOut)]);
+    const [outputValues, scratchValues, ...views] = work.views([
+      output,
+      scratch,
+      ...biases,
+      ...products,
+    ]);
     const biasValues = bias === undefined ? noBias : views.shift()!;
     scheme.outputTiles(views, outputValues.subarray(first * height * width * channelsOut), {
       grid,
       channels: channelsOut,
       bias: biasValues,
       relu,
+      simd: { heap: work.heap, scratch: scratchValues },
     });
     work.release();
   }
@@ -204,7 +216,8 @@ export function winogradFilterGradient(
     ]);
     const gradientPlanes = work.planes(elements, [grid.tiles, channelsOut]);
     const transposed = work.planes(elements, [channelsIn, grid.tiles]);
-    const [dyValues, wholeTilesValues] = work.views([dy, wholeTilesDy]);
+    const scratch = work.temporary([scheme.tileScratchFloats(channelsOut)]);
+    const [dyValues, wholeTilesValues, scratchValues] = work.views([dy, wholeTilesDy, scratch]);
     padInto(dyValues.subarray(first * height * width * channelsOut), wholeTilesValues, {
       batch: grid.batch,
       height,
@@ -218,6 +231,7 @@ export function winogradFilterGradient(
     scheme.gradientTiles(wholeTilesValues, work.views(gradientPlanes), {
       grid,
       channels: channelsOut,
+      simd: { heap: work.heap, scratch: scratchValues },
     });
     const transposedViews = work.views(transposed);
     work.views(inputPlanes).forEach((v, e) =>

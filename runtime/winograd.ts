@@ -13,6 +13,7 @@
  *
  * @module
  */
+import type { WasmHeap } from "./wasm_heap.ts";
 
 /** How the output of a stride-1 "same" convolution is cut into step × step tiles. */
 export interface TileGrid {
@@ -49,6 +50,12 @@ export function tileGrid(batch: number, height: number, width: number, step: num
 export interface TileLayout {
   grid: TileGrid;
   channels: number;
+  /**
+   * Heap memory that lets the per-tile transforms run as SIMD passes on
+   * tfjs's wasm heap: the heap, and a view of at least `tileScratchFloats`
+   * floats on it (every array given to the transform must be on it too).
+   */
+  simd?: { heap: WasmHeap; scratch: Float32Array };
 }
 
 /** An output's tiles and channels, with the fused convolution's bias (zeros if none) and ReLU. */
@@ -68,6 +75,8 @@ export interface WinogradScheme {
   outputSize: number;
   /** Side α = m + r − 1 of an input tile. */
   tileSize: number;
+  /** Floats of heap scratch the per-tile transforms need for `channels` (see `TileLayout.simd`). */
+  tileScratchFloats(channels: number): number;
   /**
    * Bᵀ d B for every input tile of `padded` [batch, m·tilesHigh + α − m,
    * m·tilesWide + α − m, channels]: planes [tiles, channels].

@@ -1,4 +1,5 @@
 import { activate, type OutputLayout, type TileLayout, type WinogradScheme } from "./winograd.ts";
+import { type HeapPass, heapPass, passModule, usedColumns } from "./winograd_simd.ts";
 
 /**
  * Winograd's F(m×m, r×r) for any m and r: its matrices built by the
@@ -88,7 +89,7 @@ type Pass = (
  * examples: 343 ms against 64 ms for F(2×2, 5×5) written out by hand).
  */
 function compilePass(matrix: number[][]): Pass {
-  const used = matrix[0].map((_, s) => s).filter((s) => matrix.some((row) => row[s] !== 0));
+  const used = usedColumns(matrix);
   const term = (weight: number, s: number) =>
     weight === 1 ? `+ d${s}` : weight === -1 ? `- d${s}` : `+ ${weight} * d${s}`;
   const body = [
@@ -103,6 +104,20 @@ function compilePass(matrix: number[][]): Pass {
     "}",
   ];
   return new Function("ins", "inAt", "outs", "outAt", "count", body.join("\n")) as Pass;
+}
+
+/** A SIMD pass on the heap (see `winograd_simd.ts`) called as a {@link Pass} on heap views. */
+function viewPass(pass: HeapPass, matrix: number[][]): Pass {
+  const used = usedColumns(matrix);
+  const ins = new Array(used.length).fill(0);
+  const outs = new Array(matrix.length).fill(0);
+  return (inViews, inAt, outViews, outAt, count) => {
+    for (let k = 0; k < used.length; k++) {
+      ins[k] = inViews[used[k]].byteOffset + 4 * inAt[used[k]];
+    }
+    for (let t = 0; t < outs.length; t++) outs[t] = outViews[t].byteOffset + 4 * outAt[t];
+    pass(ins, outs, 4 * count);
+  };
 }
 
 /** Offsets `first`, `first + step`, … (`length` of them) written into `offsets`. */
@@ -120,10 +135,18 @@ export function toomCookScheme(
   const matrices = toomCookMatrices(outputSize, filterSize, points);
   const tileSize = outputSize + filterSize - 1;
   const elements = tileSize * tileSize;
-  const inputPass = compilePass(matrices.inputTransposed);
+  const tileMatrices = {
+    input: matrices.inputTransposed,
+    output: matrices.outputTransposed,
+    gradient: transposed(matrices.outputTransposed),
+  };
+  type TilePasses = Record<keyof typeof tileMatrices, Pass>;
+  const names = Object.keys(tileMatrices) as (keyof typeof tileMatrices)[];
+  const binaries = names.map((name) => passModule(tileMatrices[name]));
+  const compiled = Object.fromEntries(
+    names.map((name) => [name, compilePass(tileMatrices[name])]),
+  ) as TilePasses;
   const filterPass = compilePass(matrices.filter);
-  const outputPass = compilePass(matrices.outputTransposed);
-  const gradientPass = compilePass(transposed(matrices.outputTransposed));
   const filterGradientPass = compilePass(transposed(matrices.filter));
   const [tileIn, tileOut] = [new Array(tileSize).fill(0), new Array(tileSize).fill(0)];
   const [filterIn, outputOut] = [new Array(filterSize).fill(0), new Array(outputSize).fill(0)];
@@ -138,6 +161,28 @@ export function toomCookScheme(
     if (buffers[which].length < length) buffers[which] = new Float32Array(length);
     return buffers[which];
   };
+  /**
+   * The passes of the per-tile transforms over `layout.channels`, and their
+   * scratch array `which` (0 or 1) of `length` floats: SIMD passes on the
+   * heap when the layout lends heap scratch and the channels come in fours.
+   */
+  const tileWork = (layout: TileLayout) => {
+    const { simd, channels } = layout;
+    const heapPasses = simd && channels % 4 === 0
+      ? binaries.map((binary) => heapPass(simd.heap, binary))
+      : [];
+    if (!simd || heapPasses.length === 0 || heapPasses.some((pass) => pass === undefined)) {
+      return { passes: compiled, scratch };
+    }
+    const passes = Object.fromEntries(
+      names.map((name, i) => [name, viewPass(heapPasses[i]!, tileMatrices[name])]),
+    ) as TilePasses;
+    const heapScratch = (which: number, length: number) =>
+      which === 0
+        ? simd.scratch.subarray(0, length)
+        : simd.scratch.subarray(simd.scratch.length - length);
+    return { passes, scratch: heapScratch };
+  };
   const tileIndices = Array.from({ length: tileSize }, (_, i) => i);
   /** The planes of each row of the tile. */
   const planeRowsOf = (planes: Float32Array[]) =>
@@ -149,6 +194,7 @@ export function toomCookScheme(
   /** Bᵀ d B for every α×α tile of `padded`, tiles m apart: rows, then columns. */
   function inputTiles(padded: Float32Array, planes: Float32Array[], layout: TileLayout): void {
     const { grid: { batch, step, tilesHigh, tilesWide }, channels: c } = layout;
+    const { passes: { input: inputPass }, scratch } = tileWork(layout);
     const columns = step * tilesWide + tileSize - step;
     const rows = step * tilesHigh + tileSize - step;
     const down = scratch(0, elements * c);
@@ -194,6 +240,7 @@ export function toomCookScheme(
   function outputTiles(planes: Float32Array[], output: Float32Array, layout: OutputLayout): void {
     const { grid: { batch, height, width, tilesHigh, tilesWide }, channels: c, bias, relu } =
       layout;
+    const { passes: { output: outputPass }, scratch } = tileWork(layout);
     const down = scratch(0, outputSize * tileSize * c);
     const across = scratch(1, outputSize * c);
     const [downs, downIns, acrosses] = [
@@ -230,6 +277,7 @@ export function toomCookScheme(
   /** A dY Aᵀ for every m×m tile of `dy` [batch, m·tilesHigh, m·tilesWide, channels]. */
   function gradientTiles(dy: Float32Array, planes: Float32Array[], layout: TileLayout): void {
     const { grid: { batch, tilesHigh, tilesWide }, channels: c } = layout;
+    const { passes: { gradient: gradientPass }, scratch } = tileWork(layout);
     const rowStride = outputSize * tilesWide * c;
     const down = scratch(0, tileSize * outputSize * c);
     const [dys, downs, downIns] = [
@@ -282,6 +330,7 @@ export function toomCookScheme(
     filterSize,
     outputSize,
     tileSize,
+    tileScratchFloats: (channels) => (tileSize * tileSize + outputSize) * channels,
     inputTiles,
     filterTiles,
     outputTiles,

@@ -1,0 +1,92 @@
+/**
+ * The 1-D passes of the Toom–Cook transforms (see `winograd_toom_cook.ts`)
+ * as WebAssembly SIMD functions on tfjs's wasm heap, four channels at a
+ * time: each output vector is a sum of the input vectors times the matrix
+ * entries, in float32 (the JavaScript passes sum in float64 and round once).
+ *
+ * @module
+ */
+import type { WasmHeap } from "./wasm_heap.ts";
+import { heapKernels, I32, type Instruction, kernelModule, op, V128 } from "./wasm_module.ts";
+
+/**
+ * A pass on heap addresses: for each row t of its matrix, the floats from
+ * `outs[t]` get Σₛ M[t][s] · the floats from the address of input s, over
+ * `bytes` bytes (a multiple of 16). `ins` holds the addresses of the inputs
+ * the matrix uses (nonzero columns), in order.
+ */
+export type HeapPass = (ins: number[], outs: number[], bytes: number) => void;
+
+/** The input columns that `matrix` uses (those with a nonzero entry). */
+export function usedColumns(matrix: number[][]): number[] {
+  return matrix[0].map((_, s) => s).filter((s) => matrix.some((row) => row[s] !== 0));
+}
+
+/** The binary of `matrix`'s pass (see {@link HeapPass}), exported as `pass`. */
+export function passModule(matrix: number[][]): Uint8Array<ArrayBuffer> {
+  const used = usedColumns(matrix);
+  const outputs = matrix.length;
+  const bytes = used.length + outputs;
+  const at = bytes + 1;
+  const weights = [...new Set(matrix.flat().filter((w) => w !== 0 && Math.abs(w) !== 1))];
+  const input = (s: number) => at + 1 + used.indexOf(s);
+  const weight = (w: number) => at + 1 + used.length + weights.indexOf(w);
+  const address = (
+    parameter: number,
+  ): Instruction[] => [op.localGet(parameter), op.localGet(at), op.i32Add];
+  const term = (w: number, s: number, first: boolean): Instruction[] => {
+    if (w === 1) return first ? [op.localGet(input(s))] : [op.localGet(input(s)), op.f32x4Add];
+    if (w === -1) {
+      return [op.localGet(input(s)), first ? op.f32x4Neg : op.f32x4Sub];
+    }
+    const product = [op.localGet(input(s)), op.localGet(weight(w)), op.f32x4Mul];
+    return first ? product : [...product, op.f32x4Add];
+  };
+  const row = (entries: number[]): Instruction[] => {
+    const terms = entries.flatMap((w, s) => w === 0 ? [] : [[w, s]]);
+    if (terms.length === 0) return [op.f32Const(0), op.f32x4Splat];
+    return terms.flatMap(([w, s], i) => term(w, s, i === 0));
+  };
+  return kernelModule([{
+    name: "pass",
+    params: Array(bytes + 1).fill(I32),
+    locals: [I32, ...Array(used.length + weights.length).fill(V128)],
+    code: [
+      ...weights.flatMap((w): Instruction[] => [
+        op.f32Const(w),
+        op.f32x4Splat,
+        op.localSet(weight(w)),
+      ]),
+      op.block,
+      op.localGet(bytes),
+      op.i32Eqz,
+      op.brIf(0),
+      op.loop,
+      ...used.flatMap((s, k): Instruction[] => [
+        ...address(k),
+        op.v128Load,
+        op.localSet(input(s)),
+      ]),
+      ...matrix.flatMap((entries, t): Instruction[] => [
+        ...address(used.length + t),
+        ...row(entries),
+        op.v128Store,
+      ]),
+      op.localGet(at),
+      op.i32Const(16),
+      op.i32Add,
+      op.localTee(at),
+      op.localGet(bytes),
+      op.i32LtU,
+      op.brIf(0),
+      op.end,
+      op.end,
+    ],
+  }]);
+}
+
+/** The pass of `binary` (from {@link passModule}) on `heap`'s memory, if it can be reached. */
+export function heapPass(heap: WasmHeap, binary: Uint8Array<ArrayBuffer>): HeapPass | undefined {
+  const pass = heapKernels(heap, binary)?.pass as ((...args: number[]) => void) | undefined;
+  return pass && ((ins, outs, bytes) => pass(...ins, ...outs, bytes));
+}
