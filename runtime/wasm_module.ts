@@ -27,8 +27,11 @@ export const op = {
   i32Const: (value: number) => [0x41, ...signed(value)],
   f32Const: (value: number) => [0x43, ...new Uint8Array(new Float32Array([value]).buffer)],
   i32Eqz: [0x45],
+  i32Eq: [0x46],
   i32LtU: [0x49],
   i32Add: [0x6a],
+  /** The first of two values if the condition on top is nonzero, else the second. */
+  select: [0x1b],
   /** Loads and stores of 16 bytes, with an alignment hint of 4 (floats). */
   v128Load: [0xfd, 0x00, 0x02, 0x00],
   v128Store: [0xfd, 0x0b, 0x02, 0x00],
@@ -39,6 +42,7 @@ export const op = {
   f32x4Sub: [0xfd, 0xe5, 0x01],
   f32x4Mul: [0xfd, 0xe6, 0x01],
   f32x4Div: [0xfd, 0xe7, 0x01],
+  f32x4Max: [0xfd, 0xe9, 0x01],
 } as const;
 
 function unsigned(value: number): number[] {

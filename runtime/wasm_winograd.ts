@@ -156,22 +156,21 @@ export function winogradConv2D(
   scheme.filterTiles(filterValues, filterViews, channelsIn * channelsOut);
   const output = whole.heap.makeOutput([batch, height, width, channelsOut], "float32");
   const chunk = options.chunk ?? imagesPerChunk(scheme, x, Math.max(channelsIn, channelsOut));
-  const noBias = new Float32Array(channelsOut);
+  const biasOrZeros = bias ?? whole.temporary([channelsOut]);
+  if (bias === undefined) whole.views([biasOrZeros])[0].fill(0);
   for (let first = 0; first < batch; first += chunk) {
     const grid = tileGrid(Math.min(chunk, batch - first), height, width, scheme.outputSize);
     const work = new WasmWorkspace(backend);
     const products = transformInput(work, scheme, { x, first, grid }).map((v, e) =>
       work.product(v, filterPlanes[e], grid.tiles, channelsOut)
     );
-    const biases = bias === undefined ? [] : [bias];
     const scratch = work.temporary([scheme.tileScratchFloats(channelsOut)]);
-    const [outputValues, scratchValues, ...views] = work.views([
+    const [outputValues, scratchValues, biasValues, ...views] = work.views([
       output,
       scratch,
-      ...biases,
+      biasOrZeros,
       ...products,
     ]);
-    const biasValues = bias === undefined ? noBias : views.shift()!;
     scheme.outputTiles(views, outputValues.subarray(first * height * width * channelsOut), {
       grid,
       channels: channelsOut,

@@ -90,3 +90,81 @@ export function heapPass(heap: WasmHeap, binary: Uint8Array<ArrayBuffer>): HeapP
   const pass = heapKernels(heap, binary)?.pass as ((...args: number[]) => void) | undefined;
   return pass && ((ins, outs, bytes) => pass(...ins, ...outs, bytes));
 }
+
+/**
+ * The last step of the output transform on heap addresses: `bytes` bytes
+ * from `to` get those from `from` plus the bias (`channelBytes` long,
+ * repeated), through a ReLU if asked.
+ */
+export type HeapEpilogue = (
+  to: number,
+  from: number,
+  bias: number,
+  channelBytes: number,
+  bytes: number,
+  relu: boolean,
+) => void;
+
+/**
+ * Bias and ReLU as `max(x + b, 0)` in float32: the same values as the
+ * JavaScript `(v + |v|) / 2` of the float64 sum rounded once (a float32 sum
+ * rounds alike; both give +0 for −0 and for negative values).
+ */
+function epilogue(name: string, relu: boolean) {
+  const [to, from, bias, channelBytes, bytes, at, k, zero] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const offset = (base: number, index: number): Instruction[] => [
+    op.localGet(base),
+    op.localGet(index),
+    op.i32Add,
+  ];
+  return {
+    name,
+    params: [I32, I32, I32, I32, I32],
+    locals: [I32, I32, V128],
+    code: [
+      op.block,
+      op.localGet(bytes),
+      op.i32Eqz,
+      op.brIf(0),
+      op.loop,
+      ...offset(to, at),
+      ...offset(from, at),
+      op.v128Load,
+      ...offset(bias, k),
+      op.v128Load,
+      op.f32x4Add,
+      ...(relu ? [op.localGet(zero), op.f32x4Max] : []),
+      op.v128Store,
+      op.i32Const(0),
+      op.localGet(k),
+      op.i32Const(16),
+      op.i32Add,
+      op.localTee(k),
+      op.localGet(k),
+      op.localGet(channelBytes),
+      op.i32Eq,
+      op.select,
+      op.localSet(k),
+      op.localGet(at),
+      op.i32Const(16),
+      op.i32Add,
+      op.localTee(at),
+      op.localGet(bytes),
+      op.i32LtU,
+      op.brIf(0),
+      op.end,
+      op.end,
+    ],
+  };
+}
+
+const EPILOGUE_MODULE = kernelModule([epilogue("linear", false), epilogue("relu", true)]);
+
+/** The output transform's last step on `heap`'s memory, if it can be reached. */
+export function heapEpilogue(heap: WasmHeap): HeapEpilogue | undefined {
+  const kernels = heapKernels(heap, EPILOGUE_MODULE);
+  if (kernels === undefined) return undefined;
+  const [linear, relu] = [kernels.linear, kernels.relu] as ((...args: number[]) => void)[];
+  return (to, from, bias, channelBytes, bytes, withRelu) =>
+    (withRelu ? relu : linear)(to, from, bias, channelBytes, bytes);
+}

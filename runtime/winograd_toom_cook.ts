@@ -1,5 +1,5 @@
 import { activate, type OutputLayout, type TileLayout, type WinogradScheme } from "./winograd.ts";
-import { type HeapPass, heapPass, passModule, usedColumns } from "./winograd_simd.ts";
+import { heapEpilogue, type HeapPass, heapPass, passModule, usedColumns } from "./winograd_simd.ts";
 
 /**
  * Winograd's F(m×m, r×r) for any m and r: its matrices built by the
@@ -120,6 +120,28 @@ function viewPass(pass: HeapPass, matrix: number[][]): Pass {
   };
 }
 
+/**
+ * Writes `floats` values from `across` (a row of output pixels, channels
+ * innermost) into `row` from `at`, each plus its channel's bias and through
+ * a ReLU if asked.
+ */
+type FinishRow = (
+  row: Float32Array,
+  at: number,
+  across: Float32Array,
+  bias: Float32Array,
+  floats: number,
+  relu: boolean,
+) => void;
+
+const finishRow: FinishRow = (row, at, across, bias, floats, relu) => {
+  for (let i = 0; i < floats;) {
+    for (let k = 0; k < bias.length; k++, i++) {
+      row[at + i] = activate(across[i] + bias[k], relu);
+    }
+  }
+};
+
 /** Offsets `first`, `first + step`, … (`length` of them) written into `offsets`. */
 function strided(offsets: number[], first: number, step: number): number[] {
   for (let i = 0; i < offsets.length; i++) offsets[i] = first + i * step;
@@ -171,8 +193,9 @@ export function toomCookScheme(
     const heapPasses = simd && channels % 4 === 0
       ? binaries.map((binary) => heapPass(simd.heap, binary))
       : [];
-    if (!simd || heapPasses.length === 0 || heapPasses.some((pass) => pass === undefined)) {
-      return { passes: compiled, scratch };
+    const epilogue = simd && heapEpilogue(simd.heap);
+    if (!simd || !epilogue || heapPasses.length === 0 || heapPasses.some((p) => !p)) {
+      return { passes: compiled, scratch, finish: finishRow };
     }
     const passes = Object.fromEntries(
       names.map((name, i) => [name, viewPass(heapPasses[i]!, tileMatrices[name])]),
@@ -181,7 +204,16 @@ export function toomCookScheme(
       which === 0
         ? simd.scratch.subarray(0, length)
         : simd.scratch.subarray(simd.scratch.length - length);
-    return { passes, scratch: heapScratch };
+    const finish: FinishRow = (row, at, across, bias, floats, relu) =>
+      epilogue(
+        row.byteOffset + 4 * at,
+        across.byteOffset,
+        bias.byteOffset,
+        4 * bias.length,
+        4 * floats,
+        relu,
+      );
+    return { passes, scratch: heapScratch, finish };
   };
   const tileIndices = Array.from({ length: tileSize }, (_, i) => i);
   /** The planes of each row of the tile. */
@@ -240,7 +272,7 @@ export function toomCookScheme(
   function outputTiles(planes: Float32Array[], output: Float32Array, layout: OutputLayout): void {
     const { grid: { batch, height, width, tilesHigh, tilesWide }, channels: c, bias, relu } =
       layout;
-    const { passes: { output: outputPass }, scratch } = tileWork(layout);
+    const { passes: { output: outputPass }, scratch, finish } = tileWork(layout);
     const down = scratch(0, outputSize * tileSize * c);
     const across = scratch(1, outputSize * c);
     const [downs, downIns, acrosses] = [
@@ -263,11 +295,7 @@ export function toomCookScheme(
             strided(tileIn, i * tileSize * c, c);
             outputPass(downIns, tileIn, acrosses, strided(outputOut, 0, c), c);
             const y = ((b * height + outputSize * ty + i) * width + outputSize * tx) * c;
-            for (let v = 0; v < outColumns; v++) {
-              for (let k = 0; k < c; k++) {
-                output[y + v * c + k] = activate(across[v * c + k] + bias[k], relu);
-              }
-            }
+            finish(output, y, across, bias, outColumns * c, relu);
           }
         }
       }
