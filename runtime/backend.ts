@@ -13,6 +13,7 @@ import type { WasmHeap } from "./wasm_heap.ts";
 import { registerWasmIdentity } from "./wasm_identity.ts";
 import { registerWasmMatMul } from "./wasm_matmul.ts";
 import { registerWasmMaxPoolGrad } from "./wasm_max_pool_grad.ts";
+import { registerWasmSpaceToDepth } from "./wasm_space_to_depth.ts";
 import { registerWasmSum } from "./wasm_sum.ts";
 import { registerWasmWinograd } from "./wasm_winograd.ts";
 
@@ -149,6 +150,7 @@ export async function setupWasm(): Promise<BackendInfo> {
   registerWasmMaxPoolGrad();
   registerWasmSum();
   registerWasmWinograd();
+  registerWasmSpaceToDepth();
 
   const global = globalThis as { __dirname?: string };
   // Emscripten's loader, once inlined by `deno bundle` or `deno compile --bundle`, reads a

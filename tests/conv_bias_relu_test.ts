@@ -8,10 +8,14 @@ import { convBiasRelu, type ConvGeometry } from "../training/conv_bias_relu.ts";
 const random = seededRandom(31);
 
 /**
- * AlexNet's first layer (stride 4, no padding), a "same" one, and one that
- * takes Winograd's 5×5 scheme on wasm, on small inputs.
+ * AlexNet's first layer (stride 4, no padding) on sides that the stride does
+ * and does not divide (the first two take the space-to-depth route on wasm,
+ * the second with two channels and a filter padded from 5 to 6), a "same"
+ * one, and one that takes Winograd's 5×5 scheme on wasm, on small inputs.
  */
 const CASES: { x: number[]; filter: number[]; geometry: ConvGeometry }[] = [
+  { x: [2, 24, 24, 1], filter: [11, 11, 1, 8], geometry: { strides: [4, 4], pad: "valid" } },
+  { x: [2, 16, 16, 2], filter: [5, 5, 2, 8], geometry: { strides: [2, 2], pad: "valid" } },
   { x: [3, 23, 23, 1], filter: [11, 11, 1, 8], geometry: { strides: [4, 4], pad: "valid" } },
   { x: [2, 9, 9, 6], filter: [3, 3, 6, 5], geometry: { strides: [1, 1], pad: "same" } },
   { x: [2, 7, 7, 32], filter: [5, 5, 32, 48], geometry: { strides: [1, 1], pad: "same" } },
