@@ -45,6 +45,38 @@ export const op = {
   f32x4Max: [0xfd, 0xe9, 0x01],
 } as const;
 
+/** The address `base + offset` (two locals) on the stack. */
+export function addressOf(base: number, offset: number): Instruction[] {
+  return [op.localGet(base), op.localGet(offset), op.i32Add];
+}
+
+/**
+ * `body` run for `at` = 0, 16, 32, … below `bytes` (both locals; `at`
+ * starts at 0, as every local does), not at all when `bytes` is 0: the loop
+ * of a kernel over vectors of four floats.
+ */
+export function vectorLoop(
+  { at, bytes, body }: { at: number; bytes: number; body: Instruction[] },
+): Instruction[] {
+  return [
+    op.block,
+    op.localGet(bytes),
+    op.i32Eqz,
+    op.brIf(0),
+    op.loop,
+    ...body,
+    op.localGet(at),
+    op.i32Const(16),
+    op.i32Add,
+    op.localTee(at),
+    op.localGet(bytes),
+    op.i32LtU,
+    op.brIf(0),
+    op.end,
+    op.end,
+  ];
+}
+
 function unsigned(value: number): number[] {
   const bytes: number[] = [];
   do {

@@ -7,7 +7,16 @@
  * @module
  */
 import type { WasmHeap } from "./wasm_heap.ts";
-import { heapKernels, I32, type Instruction, kernelModule, op, V128 } from "./wasm_module.ts";
+import {
+  addressOf,
+  heapKernels,
+  I32,
+  type Instruction,
+  kernelModule,
+  op,
+  V128,
+  vectorLoop,
+} from "./wasm_module.ts";
 
 /**
  * A pass on heap addresses: for each row t of its matrix, the floats from
@@ -31,9 +40,7 @@ export function passModule(matrix: number[][]): Uint8Array<ArrayBuffer> {
   const weights = [...new Set(matrix.flat().filter((w) => w !== 0 && Math.abs(w) !== 1))];
   const input = (s: number) => at + 1 + used.indexOf(s);
   const weight = (w: number) => at + 1 + used.length + weights.indexOf(w);
-  const address = (
-    parameter: number,
-  ): Instruction[] => [op.localGet(parameter), op.localGet(at), op.i32Add];
+  const address = (parameter: number) => addressOf(parameter, at);
   const term = (w: number, s: number, first: boolean): Instruction[] => {
     if (w === 1) return first ? [op.localGet(input(s))] : [op.localGet(input(s)), op.f32x4Add];
     if (w === -1) {
@@ -57,30 +64,18 @@ export function passModule(matrix: number[][]): Uint8Array<ArrayBuffer> {
         op.f32x4Splat,
         op.localSet(weight(w)),
       ]),
-      op.block,
-      op.localGet(bytes),
-      op.i32Eqz,
-      op.brIf(0),
-      op.loop,
-      ...used.flatMap((s, k): Instruction[] => [
-        ...address(k),
-        op.v128Load,
-        op.localSet(input(s)),
-      ]),
-      ...matrix.flatMap((entries, t): Instruction[] => [
-        ...address(used.length + t),
-        ...row(entries),
-        op.v128Store,
-      ]),
-      op.localGet(at),
-      op.i32Const(16),
-      op.i32Add,
-      op.localTee(at),
-      op.localGet(bytes),
-      op.i32LtU,
-      op.brIf(0),
-      op.end,
-      op.end,
+      ...vectorLoop({
+        at,
+        bytes,
+        body: [
+          ...used.flatMap((s, k) => [...address(k), op.v128Load, op.localSet(input(s))]),
+          ...matrix.flatMap((entries, t) => [
+            ...address(used.length + t),
+            ...row(entries),
+            op.v128Store,
+          ]),
+        ],
+      }),
     ],
   }]);
 }
@@ -112,49 +107,35 @@ export type HeapEpilogue = (
  */
 function epilogue(name: string, relu: boolean) {
   const [to, from, bias, channelBytes, bytes, at, k, zero] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const offset = (base: number, index: number): Instruction[] => [
-    op.localGet(base),
-    op.localGet(index),
-    op.i32Add,
-  ];
   return {
     name,
     params: [I32, I32, I32, I32, I32],
     locals: [I32, I32, V128],
-    code: [
-      op.block,
-      op.localGet(bytes),
-      op.i32Eqz,
-      op.brIf(0),
-      op.loop,
-      ...offset(to, at),
-      ...offset(from, at),
-      op.v128Load,
-      ...offset(bias, k),
-      op.v128Load,
-      op.f32x4Add,
-      ...(relu ? [op.localGet(zero), op.f32x4Max] : []),
-      op.v128Store,
-      op.i32Const(0),
-      op.localGet(k),
-      op.i32Const(16),
-      op.i32Add,
-      op.localTee(k),
-      op.localGet(k),
-      op.localGet(channelBytes),
-      op.i32Eq,
-      op.select,
-      op.localSet(k),
-      op.localGet(at),
-      op.i32Const(16),
-      op.i32Add,
-      op.localTee(at),
-      op.localGet(bytes),
-      op.i32LtU,
-      op.brIf(0),
-      op.end,
-      op.end,
-    ],
+    code: vectorLoop({
+      at,
+      bytes,
+      body: [
+        ...addressOf(to, at),
+        ...addressOf(from, at),
+        op.v128Load,
+        ...addressOf(bias, k),
+        op.v128Load,
+        op.f32x4Add,
+        ...(relu ? [op.localGet(zero), op.f32x4Max] : []),
+        op.v128Store,
+        // k + 16, or 0 at the end of the channels.
+        op.i32Const(0),
+        op.localGet(k),
+        op.i32Const(16),
+        op.i32Add,
+        op.localTee(k),
+        op.localGet(k),
+        op.localGet(channelBytes),
+        op.i32Eq,
+        op.select,
+        op.localSet(k),
+      ],
+    }),
   };
 }
 

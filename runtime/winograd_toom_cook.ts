@@ -5,7 +5,8 @@ import { heapEpilogue, type HeapPass, heapPass, passModule, usedColumns } from "
  * Winograd's F(m×m, r×r) for any m and r: its matrices built by the
  * Toom–Cook method from α − 1 finite points and ∞ (α = m + r − 1), its
  * transforms two 1-D passes of a matrix each (down the tile, then across),
- * compiled to JavaScript with the channels innermost.
+ * compiled to JavaScript with the channels innermost, and the per-tile ones
+ * also to WebAssembly SIMD on the heap (`winograd_simd.ts`).
  *
  * @module
  */
