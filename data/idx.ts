@@ -1,5 +1,3 @@
-import zlib from "node:zlib";
-import { promisify } from "node:util";
 import { InputError } from "../errors.ts";
 
 /** Element types of the IDX format, by their type byte. */
@@ -36,21 +34,19 @@ export function isGzip(bytes: Uint8Array): boolean {
     bytes[1] === GZIP_MAGIC[1];
 }
 
-/** zlib's gunzip on the runtime's thread pool, as a promise. */
-const gunzipAsync = promisify(zlib.gunzip);
-
 /**
- * Decompresses gzip bytes with zlib, off the main thread (Fashion-MNIST's
- * training images: 0.25 s, against 0.9 s on it by `DecompressionStream`).
+ * Decompresses gzip bytes with the runtime's `DecompressionStream`.
  * A truncated or corrupt stream is an `InputError` naming `source`.
  */
 export async function gunzip(
   bytes: Uint8Array,
   source: string,
 ): Promise<Uint8Array> {
+  const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(
+    new DecompressionStream("gzip"),
+  );
   try {
-    const inflated = await gunzipAsync(bytes);
-    return new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength);
+    return new Uint8Array(await new Response(stream).arrayBuffer());
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new InputError(
