@@ -35,6 +35,8 @@ export function usedColumns(matrix: number[][]): number[] {
 export function passModule(matrix: number[][]): Uint8Array<ArrayBuffer> {
   const used = usedColumns(matrix);
   const outputs = matrix.length;
+  // Locals: the input addresses, the output addresses and the byte count (the
+  // parameters), then the loop's offset, the input vectors and the splatted entries.
   const bytes = used.length + outputs;
   const at = bytes + 1;
   const weights = [...new Set(matrix.flat().filter((w) => w !== 0 && Math.abs(w) !== 1))];
