@@ -5,6 +5,7 @@ import {
   F32,
   heapKernels,
   I32,
+  type Instruction,
   kernelModule,
   op,
   V128,
@@ -49,6 +50,29 @@ const loadAt = (base: number) => [...addressOf(base, AT), op.v128Load];
 const addressAt = (base: number) => addressOf(base, AT);
 
 /**
+ * A moment's update in place, m·β + x·(1 − β) with x the vector `term`
+ * pushes, also left in the local `into`.
+ */
+function movingAverage(
+  locals: { moment: number; beta: number; keep: number; into: number },
+  term: Instruction[],
+): Instruction[] {
+  const { moment, beta, keep, into } = locals;
+  return [
+    ...addressAt(moment),
+    ...loadAt(moment),
+    op.localGet(beta),
+    op.f32x4Mul,
+    ...term,
+    op.localGet(keep),
+    op.f32x4Mul,
+    op.f32x4Add,
+    op.localTee(into),
+    op.v128Store,
+  ];
+}
+
+/**
  * Adam's element-wise update in WebAssembly SIMD, four floats at a time on
  * the heap's bytes [0, BYTES) from each offset: the same float32
  * operations in the same order as the loop in {@link fusedAdamUpdate}
@@ -72,28 +96,12 @@ const ADAM_MODULE = kernelModule([{
       body: [
         ...loadAt(GRADIENT),
         op.localSet(G),
-        ...addressAt(FIRST),
-        ...loadAt(FIRST),
-        op.localGet(BETA1),
-        op.f32x4Mul,
-        op.localGet(G),
-        op.localGet(KEEP1),
-        op.f32x4Mul,
-        op.f32x4Add,
-        op.localTee(M),
-        op.v128Store,
-        ...addressAt(SECOND),
-        ...loadAt(SECOND),
-        op.localGet(BETA2),
-        op.f32x4Mul,
-        op.localGet(G),
-        op.localGet(G),
-        op.f32x4Mul,
-        op.localGet(KEEP2),
-        op.f32x4Mul,
-        op.f32x4Add,
-        op.localTee(V),
-        op.v128Store,
+        ...movingAverage({ moment: FIRST, beta: BETA1, keep: KEEP1, into: M }, [op.localGet(G)]),
+        ...movingAverage({ moment: SECOND, beta: BETA2, keep: KEEP2, into: V }, [
+          op.localGet(G),
+          op.localGet(G),
+          op.f32x4Mul,
+        ]),
         ...addressAt(NEXT),
         op.localGet(M),
         op.localGet(CORRECTION1),

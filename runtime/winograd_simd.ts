@@ -20,11 +20,12 @@ import {
 
 /**
  * A pass on heap addresses: for each row t of its matrix, the floats from
- * `outs[t]` get Σₛ M[t][s] · the floats from the address of input s, over
- * `bytes` bytes (a multiple of 16). `ins` holds the addresses of the inputs
- * the matrix uses (nonzero columns), in order.
+ * output t's address get Σₛ M[t][s] · the floats from input s's, over a
+ * number of bytes (a multiple of 16). Its one argument lists the addresses
+ * of the inputs the matrix uses (nonzero columns), then of the outputs, then
+ * the byte count: one array the caller fills again for each call.
  */
-export type HeapPass = (ins: number[], outs: number[], bytes: number) => void;
+export type HeapPass = (addresses: number[]) => void;
 
 /** The input columns that `matrix` uses (those with a nonzero entry). */
 export function usedColumns(matrix: number[][]): number[] {
@@ -85,7 +86,7 @@ export function passModule(matrix: number[][]): Uint8Array<ArrayBuffer> {
 /** The pass of `binary` (from {@link passModule}) on `heap`'s memory, if it can be reached. */
 export function heapPass(heap: WasmHeap, binary: Uint8Array<ArrayBuffer>): HeapPass | undefined {
   const pass = heapKernels(heap, binary)?.pass as ((...args: number[]) => void) | undefined;
-  return pass && ((ins, outs, bytes) => pass(...ins, ...outs, bytes));
+  return pass && ((addresses) => Reflect.apply(pass, undefined, addresses));
 }
 
 /**

@@ -110,14 +110,16 @@ function compilePass(matrix: number[][]): Pass {
 /** A SIMD pass on the heap (see `winograd_simd.ts`) called as a {@link Pass} on heap views. */
 function viewPass(pass: HeapPass, matrix: number[][]): Pass {
   const used = usedColumns(matrix);
-  const ins = new Array(used.length).fill(0);
-  const outs = new Array(matrix.length).fill(0);
+  const addresses = new Array(used.length + matrix.length + 1).fill(0);
   return (inViews, inAt, outViews, outAt, count) => {
     for (let k = 0; k < used.length; k++) {
-      ins[k] = inViews[used[k]].byteOffset + 4 * inAt[used[k]];
+      addresses[k] = inViews[used[k]].byteOffset + 4 * inAt[used[k]];
     }
-    for (let t = 0; t < outs.length; t++) outs[t] = outViews[t].byteOffset + 4 * outAt[t];
-    pass(ins, outs, 4 * count);
+    for (let t = 0; t < matrix.length; t++) {
+      addresses[used.length + t] = outViews[t].byteOffset + 4 * outAt[t];
+    }
+    addresses[addresses.length - 1] = 4 * count;
+    pass(addresses);
   };
 }
 
@@ -163,12 +165,14 @@ export function toomCookScheme(
     output: matrices.outputTransposed,
     gradient: transposed(matrices.outputTransposed),
   };
-  type TilePasses = Record<keyof typeof tileMatrices, Pass>;
-  const names = Object.keys(tileMatrices) as (keyof typeof tileMatrices)[];
-  const binaries = names.map((name) => passModule(tileMatrices[name]));
+  type TileTransform = keyof typeof tileMatrices;
+  const names = Object.keys(tileMatrices) as TileTransform[];
+  const binaries = Object.fromEntries(
+    names.map((name) => [name, passModule(tileMatrices[name])]),
+  ) as Record<TileTransform, Uint8Array<ArrayBuffer>>;
   const compiled = Object.fromEntries(
     names.map((name) => [name, compilePass(tileMatrices[name])]),
-  ) as TilePasses;
+  ) as Record<TileTransform, Pass>;
   const filterPass = compilePass(matrices.filter);
   const filterGradientPass = compilePass(transposed(matrices.filter));
   const [tileIn, tileOut] = [new Array(tileSize).fill(0), new Array(tileSize).fill(0)];
@@ -185,36 +189,33 @@ export function toomCookScheme(
     return buffers[which];
   };
   /**
-   * The passes of the per-tile transforms over `layout.channels`, and their
-   * scratch array `which` (0 or 1) of `length` floats: SIMD passes on the
-   * heap when the layout lends heap scratch and the channels come in fours.
+   * The pass of the per-tile transform `name` over `layout.channels`, its
+   * scratch array `which` (0 or 1) of `length` floats, and how it finishes
+   * a row of output pixels: on the heap in SIMD when the layout lends heap
+   * scratch and the channels come in fours, else in JavaScript.
    */
-  const tileWork = (layout: TileLayout) => {
+  const tileWork = (layout: TileLayout, name: TileTransform) => {
     const { simd, channels } = layout;
-    const heapPasses = simd && channels % 4 === 0
-      ? binaries.map((binary) => heapPass(simd.heap, binary))
-      : [];
-    const epilogue = simd && heapEpilogue(simd.heap);
-    if (!simd || !epilogue || heapPasses.length === 0 || heapPasses.some((p) => !p)) {
-      return { passes: compiled, scratch, finish: finishRow };
-    }
-    const passes = Object.fromEntries(
-      names.map((name, i) => [name, viewPass(heapPasses[i]!, tileMatrices[name])]),
-    ) as TilePasses;
+    const onHeap = simd && channels % 4 === 0 ? simd : undefined;
+    const pass = onHeap && heapPass(onHeap.heap, binaries[name]);
+    if (!onHeap || !pass) return { pass: compiled[name], scratch, finish: finishRow };
     const heapScratch = (which: number, length: number) =>
       which === 0
-        ? simd.scratch.subarray(0, length)
-        : simd.scratch.subarray(simd.scratch.length - length);
-    const finish: FinishRow = (row, at, across, bias, floats, relu) =>
-      epilogue(
-        row.byteOffset + 4 * at,
-        across.byteOffset,
-        bias.byteOffset,
-        4 * bias.length,
-        4 * floats,
-        relu,
-      );
-    return { passes, scratch: heapScratch, finish };
+        ? onHeap.scratch.subarray(0, length)
+        : onHeap.scratch.subarray(onHeap.scratch.length - length);
+    const epilogue = heapEpilogue(onHeap.heap);
+    const finish: FinishRow = epilogue
+      ? (row, at, across, bias, floats, relu) =>
+        epilogue(
+          row.byteOffset + 4 * at,
+          across.byteOffset,
+          bias.byteOffset,
+          4 * bias.length,
+          4 * floats,
+          relu,
+        )
+      : finishRow;
+    return { pass: viewPass(pass, tileMatrices[name]), scratch: heapScratch, finish };
   };
   const tileIndices = Array.from({ length: tileSize }, (_, i) => i);
   /** The planes of each row of the tile. */
@@ -227,7 +228,7 @@ export function toomCookScheme(
   /** Bᵀ d B for every α×α tile of `padded`, tiles m apart: rows, then columns. */
   function inputTiles(padded: Float32Array, planes: Float32Array[], layout: TileLayout): void {
     const { grid: { batch, step, tilesHigh, tilesWide }, channels: c } = layout;
-    const { passes: { input: inputPass }, scratch } = tileWork(layout);
+    const { pass: inputPass, scratch } = tileWork(layout, "input");
     const columns = step * tilesWide + tileSize - step;
     const rows = step * tilesHigh + tileSize - step;
     const down = scratch(0, elements * c);
@@ -273,7 +274,7 @@ export function toomCookScheme(
   function outputTiles(planes: Float32Array[], output: Float32Array, layout: OutputLayout): void {
     const { grid: { batch, height, width, tilesHigh, tilesWide }, channels: c, bias, relu } =
       layout;
-    const { passes: { output: outputPass }, scratch, finish } = tileWork(layout);
+    const { pass: outputPass, scratch, finish } = tileWork(layout, "output");
     const down = scratch(0, outputSize * tileSize * c);
     const across = scratch(1, outputSize * c);
     const [downs, downIns, acrosses] = [
@@ -306,7 +307,7 @@ export function toomCookScheme(
   /** A dY Aᵀ for every m×m tile of `dy` [batch, m·tilesHigh, m·tilesWide, channels]. */
   function gradientTiles(dy: Float32Array, planes: Float32Array[], layout: TileLayout): void {
     const { grid: { batch, tilesHigh, tilesWide }, channels: c } = layout;
-    const { passes: { gradient: gradientPass }, scratch } = tileWork(layout);
+    const { pass: gradientPass, scratch } = tileWork(layout, "gradient");
     const rowStride = outputSize * tilesWide * c;
     const down = scratch(0, tileSize * outputSize * c);
     const [dys, downs, downIns] = [
