@@ -7,10 +7,13 @@ import { crossEntropySum, forward } from "../training/forward.ts";
 
 /**
  * Largest |other − cpu| relative to the largest |cpu| of each tensor. The
- * backends sum in different orders in float32 (measured: up to 3e-6); 1e-5 of the tensor's
- * scale leaves room for that and catches any wrong index or formula.
+ * backends sum in different orders in float32, and the differences grow
+ * along the backward pass: conv1's gradients, the last computed, differ by
+ * 5.6e-6 to 1.05e-5 over the initial weights of seeds 11–13 (later layers
+ * 2e-6 to 4e-6). 3e-5 of the tensor's scale leaves room for that; a wrong
+ * index or formula is off by 1e-2 or more.
  */
-const TOLERANCE = 1e-5;
+const TOLERANCE = 3e-5;
 
 /**
  * Seed of the test images. Max pooling routes each window's gradient to its

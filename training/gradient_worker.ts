@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { buildModel } from "../model/registry.ts";
 import { setupBackend } from "../runtime/backend.ts";
-import { copyFloats } from "../runtime/wasm_heap.ts";
+import { copyFloats, heapViews, type WasmHeap } from "../runtime/wasm_heap.ts";
 import type { HelperReply, HelperRequest } from "./gradient_helpers.ts";
 import { sharedFloats } from "./shared_floats.ts";
 import { partGradients, trainableVariables } from "./step.ts";
@@ -22,13 +22,35 @@ const scope = self as unknown as {
   postMessage: (message: HelperReply) => void;
 };
 
-let context: { model: tf.Sequential; resize: number } | undefined;
+let context: { model: tf.Sequential; resize: number; weightsSeen: boolean } | undefined;
+
+/**
+ * Sets the model's weights to a step's. Before the first step, which no
+ * kernel has seen them, they are written in place into the memory the
+ * initial zeros already hold (AlexNet: 0.4 s less on the first step, no
+ * fresh pages). Later steps assign fresh tensors: tfjs's wasm kernels keep
+ * XNNPACK operators, with the weights packed, for as long as a weight
+ * tensor lives, and would not see values changed in place.
+ */
+function setWeights(variables: tf.Variable[], weights: Float32Array[]): void {
+  if (!context!.weightsSeen) {
+    const heap = tf.backend() as unknown as WasmHeap;
+    heapViews(heap, variables).forEach((view, i) => view.set(weights[i]));
+    context!.weightsSeen = true;
+    return;
+  }
+  variables.forEach((variable, i) => {
+    const value = tf.tensor(weights[i], variable.shape);
+    variable.assign(value);
+    value.dispose();
+  });
+}
 
 async function handle(request: HelperRequest): Promise<HelperReply> {
   if (request.kind === "init") {
     await setupBackend("wasm");
     const model = buildModel(request.model, { resize: request.resize, seed: null });
-    context = { model, resize: request.resize };
+    context = { model, resize: request.resize, weightsSeen: false };
     const sizes = trainableVariables(model).map((variable) => variable.size);
     const buffers = {
       gradients: sharedFloats(sizes),
@@ -36,12 +58,7 @@ async function handle(request: HelperRequest): Promise<HelperReply> {
     };
     return { kind: "ready", buffers };
   }
-  const variables = trainableVariables(context!.model);
-  variables.forEach((variable, i) => {
-    const value = tf.tensor(request.weights[i], variable.shape);
-    variable.assign(value);
-    value.dispose();
-  });
+  setWeights(trainableVariables(context!.model), request.weights);
   const part = partGradients(
     { ...context!, microBatchLimit: request.microBatchLimit },
     request.part,

@@ -4,6 +4,7 @@ import { IMAGE_SIZE } from "../data/load.ts";
 import { resizeBatch } from "../data/resize.ts";
 import { addFloats } from "../runtime/wasm_heap.ts";
 import { countCorrect, crossEntropySum, type DropoutPlan, forward } from "./forward.ts";
+import { releaseGradientsEarly } from "./backprop_release.ts";
 import type { GradientHelpers } from "./gradient_helpers.ts";
 import { splitEvenly } from "./memory.ts";
 
@@ -87,7 +88,9 @@ export function partGradients(
     const { value, grads } = tf.variableGrads(() => {
       const logits = forward(model, images, plan);
       microCorrect = tf.keep(countCorrect(logits, labels));
-      return crossEntropySum(logits, labels).div(dropout.batchSize) as tf.Scalar;
+      const loss = crossEntropySum(logits, labels).div(dropout.batchSize) as tf.Scalar;
+      releaseGradientsEarly();
+      return loss;
     }, variables);
     variables.forEach((variable, i) => {
       sums[i] = addInto(sums[i], grads[variable.name]);
