@@ -5,11 +5,26 @@ export const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 const tasks: Record<string, string> = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks;
 
-/** The arguments of a `deno.json` task after `deno` (its permission flags and script), split on spaces. */
-export function taskArgs(task: string): string[] {
-  const [program, ...args] = tasks[task].split(/\s+/);
+/**
+ * A `deno.json` task split on spaces: the environment variables it sets
+ * before `deno` (`NAME=value` words) and the arguments after it (its
+ * permission flags and script).
+ */
+function parseTask(task: string): { env: Record<string, string>; args: string[] } {
+  const words = tasks[task].split(/\s+/);
+  const env: Record<string, string> = {};
+  while (/^[A-Z_]+=/.test(words[0])) {
+    const [name, ...value] = words.shift()!.split("=");
+    env[name] = value.join("=");
+  }
+  const [program, ...args] = words;
   if (program !== "deno") throw new Error(`task ${task} does not start with deno`);
-  return args;
+  return { env, args };
+}
+
+/** The arguments of a `deno.json` task after `deno` (its permission flags and script). */
+export function taskArgs(task: string): string[] {
+  return parseTask(task).args;
 }
 
 /** What a finished command printed and returned. */
@@ -20,8 +35,9 @@ export interface Finished {
 }
 
 /**
- * Runs a task of `deno.json` with exactly its permission flags plus `extra`
- * arguments, from the repository root, with the cache in `cacheHome`.
+ * Runs a task of `deno.json` with exactly its environment variables and
+ * permission flags plus `extra` arguments, from the repository root, with
+ * the cache in `cacheHome`.
  */
 export async function runTask(
   task: string,
@@ -38,7 +54,7 @@ export function taskCommand(task: string, extra: string[], cacheHome?: string): 
   return new Deno.Command(Deno.execPath(), {
     args: [...taskArgs(task), ...extra],
     cwd: ROOT,
-    env: cacheHome ? { XDG_CACHE_HOME: cacheHome } : {},
+    env: { ...parseTask(task).env, ...(cacheHome ? { XDG_CACHE_HOME: cacheHome } : {}) },
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
