@@ -59,6 +59,19 @@ function checkLabels(array: IdxArray, path: string): Uint8Array {
 }
 
 /**
+ * Like `Promise.all`, but waits for every promise and throws the rejection
+ * of the first one in `promises`' order, whichever failed first: with both
+ * splits or both files of a split wrong, the error is always the same.
+ */
+async function allInOrder<T extends unknown[]>(
+  promises: { [K in keyof T]: Promise<T[K]> },
+): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  for (const result of results) if (result.status === "rejected") throw result.reason;
+  return results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as T;
+}
+
+/**
  * Reads and checks one split from an images file and a labels file
  * (`.gz` or raw IDX). Any problem is an `InputError` naming the file.
  */
@@ -66,7 +79,7 @@ export async function loadSplit(
   imagesPath: string,
   labelsPath: string,
 ): Promise<Split> {
-  const [imageArray, labelArray] = await Promise.all([
+  const [imageArray, labelArray] = await allInOrder<[IdxArray, IdxArray]>([
     readIdxFile(imagesPath),
     readIdxFile(labelsPath),
   ]);
@@ -87,7 +100,7 @@ export async function loadDataset(
   dir: string,
 ): Promise<Dataset> {
   const { trainImages, trainLabels, testImages, testLabels } = info.files;
-  const [train, test] = await Promise.all([
+  const [train, test] = await allInOrder<[Split, Split]>([
     loadSplit(join(dir, trainImages), join(dir, trainLabels)),
     loadSplit(join(dir, testImages), join(dir, testLabels)),
   ]);

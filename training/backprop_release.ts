@@ -20,8 +20,8 @@ interface TapeNode {
  * The backward pass walks the ops in reverse, one at a time, and calls an
  * op's input-gradient functions before it moves on, so an op's tensors are
  * released when the next op's gradient starts. An input gradient that is
- * one of those tensors itself is kept. Released tensors that tfjs disposes
- * again at the end are left alone (disposing twice does nothing).
+ * one of those tensors itself is kept. tfjs disposes the released tensors
+ * again when the pass ends, which does nothing to a disposed tensor.
  */
 export function releaseGradientsEarly(): void {
   const engine = tf.engine() as unknown as { state: { activeTape: TapeNode[] | null } };

@@ -25,8 +25,8 @@ const scope = self as unknown as {
 let context: { model: tf.Sequential; resize: number; weightsSeen: boolean } | undefined;
 
 /**
- * Sets the model's weights to a step's. Before the first step, which no
- * kernel has seen them, they are written in place into the memory the
+ * Sets the model's weights to a step's. For the first step, when no kernel
+ * has seen them yet, they are written in place into the memory the
  * initial zeros already hold (AlexNet: 0.4 s less on the first step, no
  * fresh pages). Later steps assign fresh tensors: tfjs's wasm kernels keep
  * XNNPACK operators, with the weights packed, for as long as a weight
