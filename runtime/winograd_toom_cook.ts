@@ -203,7 +203,7 @@ export function toomCookScheme(
       which === 0
         ? onHeap.scratch.subarray(0, length)
         : onHeap.scratch.subarray(onHeap.scratch.length - length);
-    const epilogue = heapEpilogue(onHeap.heap);
+    const epilogue = name === "output" ? heapEpilogue(onHeap.heap) : undefined;
     const finish: FinishRow = epilogue
       ? (row, at, across, bias, floats, relu) =>
         epilogue(
