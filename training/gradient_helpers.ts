@@ -20,8 +20,8 @@ export type HelperRequest =
     kind: "init";
     model: ModelName;
     resize: number;
-    /** Whether this worker also makes the weights' shared memory (the first one does). */
-    makeWeights: boolean;
+    /** Where the main thread writes each step's weights for this worker (see {@link WeightsPlace}). */
+    weights: WeightsPlace;
   }
   | {
     kind: "step";
@@ -32,6 +32,17 @@ export type HelperRequest =
     /** Most examples per micro-batch. */
     microBatchLimit: number;
   };
+
+/**
+ * Where a worker reads each step's weights: "own", a block of shared
+ * memory it makes for all workers (the first of several); "none", that
+ * block of the first worker (the others); "gradients", the block of its own
+ * gradients (a lone worker: it reads a step's weights before it writes its
+ * gradients there, and the main thread writes the next weights only after
+ * it has read those gradients). For AlexNet, a lone worker's 187 MB less
+ * shared memory to make and write.
+ */
+export type WeightsPlace = "own" | "gradients" | "none";
 
 /** A worker's share of a step: its gradients (views of shared memory, valid until the next step) and sums. */
 export interface SharedPart {
@@ -49,7 +60,7 @@ export interface SharedPart {
 export interface SharedBuffers {
   /** Where the worker writes its gradients. */
   gradients: Float32Array[];
-  /** Where the main thread writes the weights of each step, if this worker made them. */
+  /** Where the main thread writes the weights of each step, if this worker holds them. */
   weights?: Float32Array[];
 }
 
@@ -154,9 +165,8 @@ export class GradientHelpers {
     const replies = workers.map((worker) => nextReply(worker));
     workers.forEach((worker, i) => {
       const { model, resize } = options;
-      worker.postMessage(
-        { kind: "init", model, resize, makeWeights: i === 0 } satisfies HelperRequest,
-      );
+      const weights = workers.length === 1 ? "gradients" : i === 0 ? "own" : "none";
+      worker.postMessage({ kind: "init", model, resize, weights } satisfies HelperRequest);
     });
     let onAbort = () => {};
     const aborted = new Promise<HelperReply[]>((resolve) => {

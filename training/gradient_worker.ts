@@ -52,11 +52,13 @@ async function handle(request: HelperRequest): Promise<HelperReply> {
     const model = buildModel(request.model, { resize: request.resize, seed: null });
     context = { model, resize: request.resize, weightsSeen: false };
     const sizes = trainableVariables(model).map((variable) => variable.size);
-    const buffers = {
-      gradients: sharedFloats(sizes),
-      weights: request.makeWeights ? sharedFloats(sizes) : undefined,
-    };
-    return { kind: "ready", buffers };
+    const gradients = sharedFloats(sizes);
+    const weights = request.weights === "own"
+      ? sharedFloats(sizes)
+      : request.weights === "gradients"
+      ? gradients
+      : undefined;
+    return { kind: "ready", buffers: { gradients, weights } };
   }
   setWeights(trainableVariables(context!.model), request.weights);
   const part = partGradients(
