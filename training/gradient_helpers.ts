@@ -20,8 +20,8 @@ export type HelperRequest =
     kind: "init";
     model: ModelName;
     resize: number;
-    /** Where the main thread writes each step's weights for this worker (see {@link WeightsPlace}). */
-    weights: WeightsPlace;
+    /** Where the main thread writes each step's weights for this worker. */
+    weightsPlace: WeightsPlace;
   }
   | {
     kind: "step";
@@ -54,8 +54,9 @@ export interface SharedPart {
 
 /**
  * A worker's shared memory, made and first written by the worker while it
- * starts (fresh pages cost about 11 µs each on a VM: 374 MB for AlexNet
- * took 1.5 s of its first step), in the order of the model's trainable weights.
+ * starts (fresh pages cost about 11 µs each on a VM: AlexNet's weights and
+ * gradients, 374 MB, once took 1.5 s of the first step), in the order of
+ * the model's trainable weights.
  */
 export interface SharedBuffers {
   /** Where the worker writes its gradients. */
@@ -165,8 +166,8 @@ export class GradientHelpers {
     const replies = workers.map((worker) => nextReply(worker));
     workers.forEach((worker, i) => {
       const { model, resize } = options;
-      const weights = workers.length === 1 ? "gradients" : i === 0 ? "own" : "none";
-      worker.postMessage({ kind: "init", model, resize, weights } satisfies HelperRequest);
+      const weightsPlace = workers.length === 1 ? "gradients" : i === 0 ? "own" : "none";
+      worker.postMessage({ kind: "init", model, resize, weightsPlace } satisfies HelperRequest);
     });
     let onAbort = () => {};
     const aborted = new Promise<HelperReply[]>((resolve) => {

@@ -53,9 +53,9 @@ async function handle(request: HelperRequest): Promise<HelperReply> {
     context = { model, resize: request.resize, weightsSeen: false };
     const sizes = trainableVariables(model).map((variable) => variable.size);
     const gradients = sharedFloats(sizes);
-    const weights = request.weights === "own"
+    const weights = request.weightsPlace === "own"
       ? sharedFloats(sizes)
-      : request.weights === "gradients"
+      : request.weightsPlace === "gradients"
       ? gradients
       : undefined;
     return { kind: "ready", buffers: { gradients, weights } };
