@@ -10,17 +10,17 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { choiceFlag, integerFlag, parseFlags } from "./cli/flags.ts";
-import { runMain } from "./cli/main.ts";
+import { runMain } from "./cli/run_main.ts";
 import { gatherBatch, shuffledOrder } from "./data/batches.ts";
 import { openDataset } from "./data/source.ts";
 import { resizeBatch } from "./data/resize.ts";
 import { buildModel, checkResize, MODEL_NAMES, MODELS } from "./model/registry.ts";
-import { BACKEND_CHOICES, setupBackend } from "./runtime/backend.ts";
-import { microBatchLimit, splitEvenly } from "./training/memory.ts";
+import { BACKEND_CHOICES, setupBackend } from "./backend/setup.ts";
+import { microBatchLimit, splitEvenly } from "./training/step_plan.ts";
 import { createOptimizer } from "./training/optimizer.ts";
 import { trainStep } from "./training/step.ts";
-import { helpersFor } from "./training/gradient_helpers.ts";
-import { profileKernels } from "./training/kernel_profile.ts";
+import { helpersFor } from "./training/workers/gradient_workers.ts";
+import { profileKernels } from "./bench/kernel_profile.ts";
 import { InputError } from "./errors.ts";
 
 const HELP = `Benchmark the data pipeline and training steps on this machine's adapter.

@@ -1,6 +1,6 @@
 /**
  * Builds the standalone binary `dist/fashion-webgpu` (or one for `--target`)
- * from `app.ts` with `deno compile --bundle --minify`, baking in exactly the
+ * from `fashion_webgpu.ts` with `deno compile --bundle --minify`, baking in exactly the
  * permission flags of the `train` task in deno.json.
  *
  *     deno task compile [--target TARGET] [--output PATH]
@@ -8,7 +8,7 @@
  * @module
  */
 import { parseFlags } from "./cli/flags.ts";
-import { runMain } from "./cli/main.ts";
+import { runMain } from "./cli/run_main.ts";
 
 const HELP = `Build the standalone binary with deno compile.
 
@@ -51,7 +51,7 @@ async function compile(args: string[]): Promise<number> {
     ...(values.target ? ["--target", values.target] : []),
     "--output",
     output,
-    "app.ts",
+    "fashion_webgpu.ts",
   ];
   console.log(`deno ${compileArgs.join(" ")}`);
   const { code } = await new Deno.Command("deno", { args: compileArgs }).spawn().status;

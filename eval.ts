@@ -7,16 +7,16 @@
  * @module
  */
 import { choiceFlag, integerFlag, parseFlags } from "./cli/flags.ts";
-import { runMain } from "./cli/main.ts";
+import { runMain } from "./cli/run_main.ts";
 import { downloadProgressPrinter } from "./cli/download_progress.ts";
 import { takeFirst } from "./data/load.ts";
 import { openDataset } from "./data/source.ts";
 import { InputError } from "./errors.ts";
-import { BACKEND_CHOICES, setupBackend } from "./runtime/backend.ts";
-import { findCheckpoint, loadCheckpointModel, readTrainingState } from "./training/checkpoint.ts";
+import { BACKEND_CHOICES, setupBackend } from "./backend/setup.ts";
+import { findCheckpoint, loadCheckpointModel, readTrainingState } from "./run_folder/checkpoint.ts";
 import { evaluate } from "./training/evaluate.ts";
-import { evaluationBatchSize } from "./training/memory.ts";
-import { formatEvaluation } from "./training/report.ts";
+import { evaluationBatchSize } from "./training/step_plan.ts";
+import { formatEvaluation } from "./cli/report.ts";
 
 const HELP = `Evaluate a trained run on the test set.
 

@@ -60,7 +60,7 @@ export {
   setupBackend,
   setupWasm,
   setupWebGPU,
-} from "./runtime/backend.ts";
+} from "./backend/setup.ts";
 export { ALEXNET_MIN_RESIZE, alexnetFeatureSide, buildAlexNet } from "./model/alexnet.ts";
 export { buildLeNet, type LeNetOptions } from "./model/lenet.ts";
 export { torchDefaultInit } from "./model/init.ts";
@@ -73,8 +73,8 @@ export {
   type ModelSpec,
 } from "./model/registry.ts";
 export { formatSummary, type LayerRow, summarizeModel } from "./model/summary.ts";
-export { avoidBrokenSplitK } from "./runtime/matmul_fix.ts";
-export { registerConvFilterGradient } from "./runtime/conv_filter_grad.ts";
+export { avoidBrokenSplitK } from "./backend/webgpu/matmul_split_k_fix.ts";
+export { registerConvFilterGradient } from "./backend/webgpu/conv_filter_gradient.ts";
 export { countCorrect, crossEntropySum, type DropoutPlan, forward } from "./training/forward.ts";
 export {
   batchSlice,
@@ -86,15 +86,15 @@ export {
   trainableVariables,
   trainStep,
 } from "./training/step.ts";
-export { GradientHelpers, helperCount, type HelperOptions } from "./training/gradient_helpers.ts";
-export { registerWasmConvGradients } from "./runtime/wasm_conv_grads.ts";
-export { registerWasmMatMul } from "./runtime/wasm_matmul.ts";
+export { GradientHelpers, helperCount, type HelperOptions } from "./training/workers/gradient_workers.ts";
+export { registerWasmConvGradients } from "./backend/wasm/conv_gradients.ts";
+export { registerWasmMatMul } from "./backend/wasm/matmul.ts";
 export {
   evaluationBatchSize,
   largestActivationBytes,
   microBatchLimit,
   splitEvenly,
-} from "./training/memory.ts";
+} from "./training/step_plan.ts";
 export { createOptimizer, OPTIMIZER_NAMES } from "./training/optimizer.ts";
 export {
   type EpochProgress,
@@ -111,7 +111,7 @@ export {
   type Evaluation,
   summarizeConfusion,
 } from "./training/evaluate.ts";
-export { formatEvaluation } from "./training/report.ts";
+export { formatEvaluation } from "./cli/report.ts";
 export {
   type Checkpoint,
   CHECKPOINT_DIR,
@@ -120,6 +120,6 @@ export {
   loadCheckpointModel,
   readTrainingState,
   saveCheckpoint,
-} from "./training/checkpoint.ts";
-export { epochChart } from "./training/chart.ts";
-export { RUN_FILES, writeRunFiles } from "./training/run_files.ts";
+} from "./run_folder/checkpoint.ts";
+export { epochChart } from "./run_folder/chart.ts";
+export { RUN_FILES, writeRunFiles } from "./run_folder/run_files.ts";

@@ -6,15 +6,15 @@
  * @module
  */
 import { choiceFlag, integerFlag, parseFlags, positiveFlag } from "./cli/flags.ts";
-import { runMain } from "./cli/main.ts";
+import { runMain } from "./cli/run_main.ts";
 import { createRunDir, defaultRunDir } from "./cli/run_dir.ts";
 import { DATASET_NAMES } from "./data/datasets.ts";
 import { openDataset } from "./data/source.ts";
 import { InputError } from "./errors.ts";
 import { buildModel, checkResize, MODEL_NAMES, MODELS } from "./model/registry.ts";
 import { formatSummary } from "./model/summary.ts";
-import { BACKEND_CHOICES, setupBackend } from "./runtime/backend.ts";
-import { loadCheckpoint } from "./training/checkpoint.ts";
+import { BACKEND_CHOICES, setupBackend } from "./backend/setup.ts";
+import { loadCheckpoint } from "./run_folder/checkpoint.ts";
 import { OPTIMIZER_NAMES } from "./training/optimizer.ts";
 import type { TrainConfig } from "./training/state.ts";
 import { train } from "./training/train.ts";

@@ -1,5 +1,5 @@
 import type { DownloadProgress } from "../data/download.ts";
-import { Progress } from "../training/progress.ts";
+import { Progress } from "./progress.ts";
 
 /** A download progress callback that shows one progress display per file on stderr. */
 export function downloadProgressPrinter(): (progress: DownloadProgress) => void {

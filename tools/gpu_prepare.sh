@@ -6,7 +6,7 @@
 # Vulkan driver (libGLX_nvidia.so.0) also needs libglvnd's libraries: without them the adapter
 # is "none". They are added to .gl/ here.
 set -euo pipefail
-bash ../shared/device/prepare.sh app.ts --with-data
+bash ../shared/device/prepare.sh fashion_webgpu.ts --with-data
 cp ../shared/reference/torch_alexnet.py .device/
 o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
 (cd .gl && apt-get $o download libglvnd0 libegl1 libgl1 libglx0 libopengl0 libgles2 >/dev/null)

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { OptimizerName } from "./state.ts";
-import { fusedAdamUpdate } from "../runtime/wasm_adam.ts";
+import { fusedAdamUpdate } from "../backend/wasm/adam.ts";
 
 /** The optimizer names accepted by `--optimizer`. */
 export const OPTIMIZER_NAMES: OptimizerName[] = ["adam", "sgd"];

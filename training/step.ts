@@ -2,11 +2,11 @@ import * as tf from "@tensorflow/tfjs";
 import type { Batch } from "../data/batches.ts";
 import { IMAGE_SIZE } from "../data/load.ts";
 import { resizeBatch } from "../data/resize.ts";
-import { addFloats } from "../runtime/wasm_heap.ts";
+import { addFloats } from "../backend/wasm/heap.ts";
 import { countCorrect, crossEntropySum, type DropoutPlan, forward } from "./forward.ts";
 import { releaseGradientsEarly } from "./backprop_release.ts";
-import type { GradientHelpers } from "./gradient_helpers.ts";
-import { splitEvenly } from "./memory.ts";
+import type { GradientHelpers } from "./workers/gradient_workers.ts";
+import { splitEvenly } from "./step_plan.ts";
 
 /** What computing gradients needs besides the examples. */
 export interface GradientContext {

@@ -3,13 +3,13 @@ import { batchCount, epochBatches } from "../data/batches.ts";
 import { type Dataset, type Split, takeFirst } from "../data/load.ts";
 import { mixSeed } from "../data/random.ts";
 import { buildModel } from "../model/registry.ts";
-import type { BackendInfo } from "../runtime/backend.ts";
-import { type Checkpoint, saveCheckpoint } from "./checkpoint.ts";
+import type { BackendInfo } from "../backend/setup.ts";
+import { type Checkpoint, saveCheckpoint } from "../run_folder/checkpoint.ts";
 import { evaluate } from "./evaluate.ts";
-import { evaluationBatchSize, microBatchLimit, splitEvenly } from "./memory.ts";
+import { evaluationBatchSize, microBatchLimit, splitEvenly } from "./step_plan.ts";
 import { createOptimizer } from "./optimizer.ts";
-import { formatDuration, Progress } from "./progress.ts";
-import { writeRunFiles } from "./run_files.ts";
+import { formatDuration, Progress } from "../cli/progress.ts";
+import { writeRunFiles } from "../run_folder/run_files.ts";
 import {
   type EpochProgress,
   type EpochRecord,
@@ -18,7 +18,7 @@ import {
   type TrainingState,
 } from "./state.ts";
 import { trainStep } from "./step.ts";
-import { type GradientHelpers, helpersFor } from "./gradient_helpers.ts";
+import { type GradientHelpers, helpersFor } from "./workers/gradient_workers.ts";
 
 /** Seconds between reads of the device-side metrics. */
 const METRICS_READ_INTERVAL = 0.5;

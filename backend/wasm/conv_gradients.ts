@@ -1,0 +1,226 @@
+import * as tf from "@tensorflow/tfjs";
+import { convGradientInfo } from "../conv_info.ts";
+import { overrideKernel } from "../kernel_override.ts";
+import { patchRows } from "./layout/im2col.ts";
+import { transposeInto } from "./layout/transpose.ts";
+import { padInto } from "./layout/pad.ts";
+import { winogradFilterGradient, winogradScheme } from "./winograd/convolution.ts";
+import { WasmWorkspace } from "./workspace.ts";
+
+interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs: tf.NamedAttrMap;
+}
+
+/** Examples per partial filter gradient (XNNPACK at AlexNet's conv2: 24 GFLOP/s at 16, 11 at 128). */
+const FILTER_GRAD_CHUNK = 16;
+
+/**
+ * The filter gradient of a 2-D convolution (NHWC) with few output channels,
+ * computed as another convolution run by XNNPACK:
+ * dW[kh, kw, ci, co] = Σ over (b, oh, ow) of x[b, oh·s + kh − p, ow·s + kw − p, ci] · dy[b, oh, ow, co]
+ * is the convolution of x viewed as [ci, h, w, b] (the batch becomes the
+ * channels) with dy viewed as [oh, ow, b, co] as its filter, dilated by the
+ * stride. The result [ci, kh', kw', co] is cropped to the filter's size and
+ * transposed back to [kh, kw, ci, co]. XNNPACK slows down when the batch
+ * (its channels here) is long, so the batch is taken in chunks of 16 and the
+ * partial gradients are added.
+ */
+function batchAsChannelsFilterGradient(
+  backend: tf.KernelBackend,
+  { x, dy, attrs }: { x: tf.TensorInfo; dy: tf.TensorInfo; attrs: tf.NamedAttrMap },
+): tf.TensorInfo {
+  const info = convGradientInfo(x.shape, attrs.filterShape as number[], attrs);
+  const { padInfo, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const [, height, width] = x.shape;
+  const spanHeight = (info.outHeight - 1) * strideHeight;
+  const spanWidth = (info.outWidth - 1) * strideWidth;
+  const padBottom = Math.max(0, filterHeight + spanHeight - height - padInfo.top);
+  const padRight = Math.max(0, filterWidth + spanWidth - width - padInfo.left);
+  const convolution = {
+    strides: [1, 1],
+    pad: [[0, 0], [padInfo.top, padBottom], [padInfo.left, padRight], [0, 0]],
+    dataFormat: "NHWC",
+    dilations: [strideHeight, strideWidth],
+  } as unknown as tf.NamedAttrMap;
+  const batch = x.shape[0];
+  let sum: tf.TensorInfo | undefined;
+  for (let start = 0; start < batch; start += FILTER_GRAD_CHUNK) {
+    const size = Math.min(FILTER_GRAD_CHUNK, batch - start);
+    const work = new WasmWorkspace(backend);
+    const rows = (t: tf.TensorInfo) =>
+      size === batch ? t : work.run("Slice", { x: t }, {
+        begin: [start, 0, 0, 0],
+        size: [size, ...t.shape.slice(1)],
+      });
+    const channelsFirst = work.run("Transpose", { x: rows(x) }, { perm: [3, 1, 2, 0] });
+    const dyAsFilter = work.run("Transpose", { x: rows(dy) }, { perm: [1, 2, 0, 3] });
+    const part = work.run("Conv2D", { x: channelsFirst, filter: dyAsFilter }, convolution);
+    if (sum !== undefined) work.adopt(sum);
+    sum = sum === undefined ? part : work.run("Add", { a: sum, b: part }, {});
+    work.release(sum);
+  }
+  const work = new WasmWorkspace(backend);
+  work.adopt(sum!);
+  const cropped = sum!.shape[1] === filterHeight && sum!.shape[2] === filterWidth
+    ? sum!
+    : work.run("Slice", { x: sum! }, {
+      begin: [0, 0, 0, 0],
+      size: [sum!.shape[0], filterHeight, filterWidth, sum!.shape[3]],
+    });
+  const gradient = work.run("Transpose", { x: cropped }, { perm: [1, 2, 0, 3] });
+  work.release(gradient);
+  return gradient;
+}
+
+/**
+ * Largest im2col matrix built at once, in floats (8 MiB): the batch is taken
+ * in chunks below it (XNNPACK's product slows down on long operands).
+ */
+const PATCH_FLOATS = 2 ** 21;
+
+/**
+ * Fewest output channels for which the im2col product beats the
+ * batch-as-channels convolution: XNNPACK's product is slow with few rows
+ * (LeNet's 6 and 16 output channels: an epoch of the quick recipe took 19 s
+ * instead of 10 s by im2col).
+ */
+const IM2COL_MIN_OUT_CHANNELS = 64;
+
+/**
+ * The filter gradient of a 2-D convolution (NHWC, no dilation) with many
+ * output channels, as one matrix product per chunk of the batch:
+ * dWᵀ [out, taps] = dyᵀ [out, pixels] · P [pixels, taps], where P is the
+ * im2col matrix (each output pixel's input patch) built in JavaScript and
+ * the product runs on XNNPACK. At 64 examples, 3.5× faster than the
+ * batch-as-channels convolution on AlexNet's first layer (and 1.2× on its
+ * second, which Winograd's algorithm now takes).
+ */
+function im2colFilterGradient(
+  backend: tf.KernelBackend,
+  { x, dy, attrs }: { x: tf.TensorInfo; dy: tf.TensorInfo; attrs: tf.NamedAttrMap },
+): tf.TensorInfo {
+  const filterShape = attrs.filterShape as number[];
+  const info = convGradientInfo(x.shape, filterShape, attrs);
+  const { padInfo, outHeight, outWidth, filterHeight, filterWidth, inChannels, outChannels } = info;
+  const [batch, height, width] = x.shape;
+  const layout = {
+    rows: (outHeight - 1) * info.strideHeight + filterHeight,
+    columns: (outWidth - 1) * info.strideWidth + filterWidth,
+    channels: inChannels,
+    filterHeight,
+    filterWidth,
+    strideHeight: info.strideHeight,
+    strideWidth: info.strideWidth,
+    outHeight,
+    outWidth,
+  };
+  const taps = filterHeight * filterWidth * inChannels;
+  const pixels = outHeight * outWidth;
+  const chunk = Math.max(1, Math.floor(PATCH_FLOATS / (pixels * taps)));
+  const whole = new WasmWorkspace(backend);
+  const padded = whole.temporary([batch, layout.rows, layout.columns, inChannels]);
+  const [xValues, paddedValues] = whole.views([x, padded]);
+  padInto(xValues, paddedValues, {
+    batch,
+    height,
+    width,
+    ...layout,
+    top: padInfo.top,
+    left: padInfo.left,
+  });
+  const sum = whole.temporary([outChannels, taps]);
+  whole.views([sum])[0].fill(0);
+  for (let first = 0; first < batch; first += chunk) {
+    const count = Math.min(chunk, batch - first);
+    const chunkPixels = count * pixels;
+    const work = new WasmWorkspace(backend);
+    const patches = work.temporary([chunkPixels, taps]);
+    const dyT = work.temporary([outChannels, chunkPixels]);
+    const [paddedNow, patchValues, dyValues, dyTValues] = work.views([padded, patches, dy, dyT]);
+    patchRows(paddedNow, patchValues, { layout, first, count });
+    transposeInto(dyValues.subarray(first * pixels * outChannels), dyTValues, {
+      rows: chunkPixels,
+      columns: outChannels,
+    });
+    const [total, part] = work.views([sum, work.product(dyT, patches, outChannels, taps)]);
+    for (let i = 0; i < total.length; i++) total[i] += part[i];
+    work.release();
+  }
+  const gradient = whole.heap.makeOutput(filterShape, "float32");
+  const [total, gradientValues] = whole.views([sum, gradient]);
+  transposeInto(total, gradientValues, { rows: outChannels, columns: taps });
+  whole.release();
+  return gradient;
+}
+
+/**
+ * The filter gradient of a 2-D convolution on the wasm backend, which ships
+ * without one: Winograd's algorithm for 3×3 and 5×5 "same" convolutions
+ * (`wasm_winograd.ts`), otherwise an im2col product or, with few output
+ * channels, the batch-as-channels convolution.
+ */
+function conv2DBackpropFilterWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const filterShape = attrs.filterShape as number[];
+  const scheme = winogradScheme(x.shape, filterShape, attrs);
+  if (scheme !== undefined) return winogradFilterGradient(backend, { scheme, x, dy });
+  return filterShape[3] >= IM2COL_MIN_OUT_CHANNELS
+    ? im2colFilterGradient(backend, { x, dy, attrs })
+    : batchAsChannelsFilterGradient(backend, { x, dy, attrs });
+}
+
+/** tfjs's own wasm input gradient (a plain loop), kept for strided convolutions. */
+let stridedInputGradient: tf.KernelFunc | undefined;
+
+/**
+ * The input gradient of a stride-1 2-D convolution (NHWC) on the wasm
+ * backend as the forward convolution run by XNNPACK: dy convolved with the
+ * filter turned by 180° and with its channels swapped, padded by
+ * (filter size − 1 − padding) on each side. tfjs's own kernel, a plain
+ * loop about ten times slower, still serves strided convolutions.
+ */
+function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const info = convGradientInfo(attrs.inputShape as number[], filter.shape, attrs);
+  const { padInfo, filterHeight, filterWidth } = info;
+  const pads = [
+    filterHeight - 1 - padInfo.top,
+    filterHeight - 1 - padInfo.bottom,
+    filterWidth - 1 - padInfo.left,
+    filterWidth - 1 - padInfo.right,
+  ];
+  if (info.strideHeight !== 1 || info.strideWidth !== 1 || pads.some((p) => p < 0)) {
+    return stridedInputGradient!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
+  const work = new WasmWorkspace(backend);
+  const turned = work.run("Reverse", { x: filter }, { dims: [0, 1] });
+  const swapped = work.run("Transpose", { x: turned }, { perm: [0, 1, 3, 2] });
+  const gradient = work.run("Conv2D", { x: dy, filter: swapped }, {
+    strides: [1, 1],
+    pad: [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]],
+    dataFormat: "NHWC",
+    dilations: [1, 1],
+  });
+  work.release(gradient);
+  return gradient;
+}
+
+/**
+ * Completes the wasm backend for training convolutions: registers the filter
+ * gradient it lacks and replaces its input gradient for stride 1 (once).
+ */
+export function registerWasmConvGradients(): void {
+  if (stridedInputGradient !== undefined) return;
+  overrideKernel("Conv2DBackpropInput", "wasm", (original) => {
+    stridedInputGradient = original;
+    return conv2DBackpropInputWasm as unknown as tf.KernelFunc;
+  });
+  tf.registerKernel({
+    kernelName: "Conv2DBackpropFilter",
+    backendName: "wasm",
+    kernelFunc: conv2DBackpropFilterWasm as unknown as tf.KernelFunc,
+  });
+}

@@ -1,0 +1,171 @@
+/**
+ * Just enough of WebAssembly's binary format to write small SIMD kernels
+ * that work in place on tfjs's wasm heap: the module imports the heap's
+ * memory, so its functions take heap offsets and nothing is copied.
+ *
+ * @module
+ */
+import type { WasmHeap } from "./heap.ts";
+
+/** Value types. */
+export const I32 = 0x7f;
+export const F32 = 0x7d;
+export const V128 = 0x7b;
+
+/** One instruction, encoded. */
+export type Instruction = readonly number[];
+
+/** The instructions the kernels use, as their encodings. */
+export const op = {
+  block: [0x02, 0x40],
+  loop: [0x03, 0x40],
+  end: [0x0b],
+  brIf: (depth: number) => [0x0d, ...unsigned(depth)],
+  localGet: (index: number) => [0x20, ...unsigned(index)],
+  localSet: (index: number) => [0x21, ...unsigned(index)],
+  localTee: (index: number) => [0x22, ...unsigned(index)],
+  i32Const: (value: number) => [0x41, ...signed(value)],
+  f32Const: (value: number) => [0x43, ...new Uint8Array(new Float32Array([value]).buffer)],
+  i32Eqz: [0x45],
+  i32Eq: [0x46],
+  i32LtU: [0x49],
+  i32Add: [0x6a],
+  /** The first of two values if the condition on top is nonzero, else the second. */
+  select: [0x1b],
+  /** Loads and stores of 16 bytes, with an alignment hint of 4 (floats). */
+  v128Load: [0xfd, 0x00, 0x02, 0x00],
+  v128Store: [0xfd, 0x0b, 0x02, 0x00],
+  f32x4Splat: [0xfd, 0x13],
+  f32x4Neg: [0xfd, 0xe1, 0x01],
+  f32x4Sqrt: [0xfd, 0xe3, 0x01],
+  f32x4Add: [0xfd, 0xe4, 0x01],
+  f32x4Sub: [0xfd, 0xe5, 0x01],
+  f32x4Mul: [0xfd, 0xe6, 0x01],
+  f32x4Div: [0xfd, 0xe7, 0x01],
+  f32x4Max: [0xfd, 0xe9, 0x01],
+} as const;
+
+/** The address `base + offset` (two locals) on the stack. */
+export function addressOf(base: number, offset: number): Instruction[] {
+  return [op.localGet(base), op.localGet(offset), op.i32Add];
+}
+
+/**
+ * `body` run for `at` = 0, 16, 32, … below `bytes` (both locals; `at`
+ * starts at 0, as every local does), not at all when `bytes` is 0: the loop
+ * of a kernel over vectors of four floats.
+ */
+export function vectorLoop(
+  { at, bytes, body }: { at: number; bytes: number; body: Instruction[] },
+): Instruction[] {
+  return [
+    op.block,
+    op.localGet(bytes),
+    op.i32Eqz,
+    op.brIf(0),
+    op.loop,
+    ...body,
+    op.localGet(at),
+    op.i32Const(16),
+    op.i32Add,
+    op.localTee(at),
+    op.localGet(bytes),
+    op.i32LtU,
+    op.brIf(0),
+    op.end,
+    op.end,
+  ];
+}
+
+function unsigned(value: number): number[] {
+  const bytes: number[] = [];
+  do {
+    let byte = value & 0x7f;
+    value >>>= 7;
+    if (value !== 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (value !== 0);
+  return bytes;
+}
+
+function signed(value: number): number[] {
+  const bytes: number[] = [];
+  for (;;) {
+    const byte = value & 0x7f;
+    value >>= 7;
+    const done = (value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0);
+    bytes.push(done ? byte : byte | 0x80);
+    if (done) return bytes;
+  }
+}
+
+function name(text: string): number[] {
+  const bytes = [...new TextEncoder().encode(text)];
+  return [...unsigned(bytes.length), ...bytes];
+}
+
+function section(id: number, items: number[][]): number[] {
+  const content = [...unsigned(items.length), ...items.flat()];
+  return [id, ...unsigned(content.length), ...content];
+}
+
+/** One exported function: its parameter types, its extra locals' types and its code. */
+export interface KernelFunction {
+  name: string;
+  params: number[];
+  locals: number[];
+  code: Instruction[];
+}
+
+/**
+ * The binary of a module that imports its memory as `env.memory` and
+ * exports `functions` (none returns a value).
+ */
+export function kernelModule(functions: KernelFunction[]): Uint8Array<ArrayBuffer> {
+  const types = functions.map((f) => [0x60, ...unsigned(f.params.length), ...f.params, 0x00]);
+  const memoryImport = [...name("env"), ...name("memory"), 0x02, 0x00, 0x00];
+  const declarations = functions.map((_, i) => unsigned(i));
+  const exports = functions.map((f, i) => [...name(f.name), 0x00, ...unsigned(i)]);
+  const bodies = functions.map((f) => {
+    const locals = [...unsigned(f.locals.length), ...f.locals.flatMap((type) => [1, type])];
+    const body = [...locals, ...f.code.flat(), ...op.end];
+    return [...unsigned(body.length), ...body];
+  });
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, types),
+    ...section(2, [memoryImport]),
+    ...section(3, declarations),
+    ...section(7, exports),
+    ...section(10, bodies),
+  ]);
+}
+
+/** tfjs's wasm backend, with the memory of its module. */
+interface HeapWithMemory extends WasmHeap {
+  wasm: WasmHeap["wasm"] & { asm?: { memory?: WebAssembly.Memory } };
+}
+
+const instances = new WeakMap<WebAssembly.Memory, Map<Uint8Array, WebAssembly.Exports>>();
+
+/**
+ * The exports of `binary` (from {@link kernelModule}) instantiated on the
+ * memory of `heap`, once per heap; undefined where that memory cannot be
+ * reached.
+ */
+export function heapKernels(
+  heap: WasmHeap,
+  binary: Uint8Array<ArrayBuffer>,
+): WebAssembly.Exports | undefined {
+  const memory = (heap as HeapWithMemory).wasm.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) return undefined;
+  const byBinary = instances.get(memory) ?? new Map<Uint8Array, WebAssembly.Exports>();
+  instances.set(memory, byBinary);
+  let exports = byBinary.get(binary);
+  if (exports === undefined) {
+    const module = new WebAssembly.Module(binary);
+    exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    byBinary.set(binary, exports);
+  }
+  return exports;
+}

@@ -1,0 +1,108 @@
+import type * as tf from "@tensorflow/tfjs";
+import { convGradientInfo } from "../conv_info.ts";
+import { overrideKernel } from "../kernel_override.ts";
+import { WasmWorkspace } from "./workspace.ts";
+
+interface FusedConvArgs {
+  inputs: { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo };
+  backend: tf.KernelBackend;
+  attrs: tf.NamedAttrMap;
+}
+
+/** The fused convolution this one wraps (Winograd's, which hands the rest to XNNPACK). */
+let innerFusedConv2D: tf.KernelFunc | undefined;
+
+/** Most input channels after the rearrangement: beyond, XNNPACK is fast as it is. */
+const MAX_DEPTH = 16;
+
+/**
+ * The geometry of a strided "valid" convolution that can run as a stride-1
+ * one on its input rearranged space-to-depth, if it can: stride s in both
+ * directions, sides divisible by s, and the same output size.
+ */
+function spaceToDepthGeometry(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: tf.NamedAttrMap) {
+  if (attrs.dataFormat === "NCHW" || attrs.pad !== "valid") return undefined;
+  const dilations = attrs.dilations as number | number[] | undefined;
+  if ([dilations ?? 1].flat().some((d) => d !== 1)) return undefined;
+  const info = convGradientInfo(x.shape, filter.shape, attrs);
+  const stride = info.strideHeight;
+  const [batch, height, width, channels] = x.shape;
+  const taps = Math.ceil(info.filterHeight / stride);
+  const fits = stride > 1 && info.strideWidth === stride &&
+    info.filterWidth === info.filterHeight && height % stride === 0 && width % stride === 0 &&
+    channels * stride * stride <= MAX_DEPTH &&
+    height / stride - taps + 1 === info.outHeight && width / stride - taps + 1 === info.outWidth;
+  return fits
+    ? { batch, height, width, channels, stride, taps, size: info.filterHeight }
+    : undefined;
+}
+
+/**
+ * relu(conv2d(x, filter) + bias) for a strided convolution over few
+ * channels (AlexNet's first layer: 11×11, stride 4, one channel) as a
+ * stride-1 convolution over x rearranged space-to-depth: each s×s block of
+ * pixels becomes one pixel of s²·C channels, and the filter, zero-padded to
+ * a multiple of s, is rearranged alike (⌈r/s⌉² taps of s²·C channels).
+ * XNNPACK handles one channel per tap poorly: at 64 examples, 224×224, the
+ * first layer took 250–280 ms, and 150–160 ms so (144 products per output
+ * instead of 121).
+ */
+function spaceToDepthConv(args: FusedConvArgs): tf.TensorInfo {
+  const { inputs: { x, filter, bias }, backend, attrs } = args;
+  const geometry = spaceToDepthGeometry(x, filter, attrs);
+  if (geometry === undefined) {
+    return innerFusedConv2D!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
+  const { batch, height, width, channels, stride, taps, size } = geometry;
+  const depth = stride * stride * channels;
+  const outChannels = filter.shape[3];
+  const work = new WasmWorkspace(backend);
+  const blocks = work.temporary([batch, height / stride, width / stride, depth]);
+  const tapsFilter = work.temporary([taps, taps, depth, outChannels]);
+  const [xValues, filterValues, blockValues, tapValues] = work.views([
+    x,
+    filter,
+    blocks,
+    tapsFilter,
+  ]);
+  const run = stride * channels;
+  let to = 0;
+  for (let row = 0; row < batch * height; row += stride) {
+    for (let column = 0; column < width; column += stride) {
+      for (let dy = 0; dy < stride; dy++, to += run) {
+        const from = ((row + dy) * width + column) * channels;
+        blockValues.set(xValues.subarray(from, from + run), to);
+      }
+    }
+  }
+  tapValues.fill(0);
+  for (let ky = 0; ky < size; ky++) {
+    for (let kx = 0; kx < size; kx++) {
+      const tap = Math.floor(ky / stride) * taps + Math.floor(kx / stride);
+      const channel = ((ky % stride) * stride + kx % stride) * channels;
+      const from = (ky * size + kx) * channels * outChannels;
+      const at = (tap * depth + channel) * outChannels;
+      tapValues.set(filterValues.subarray(from, from + channels * outChannels), at);
+    }
+  }
+  const output = innerFusedConv2D!({
+    inputs: { x: blocks, filter: tapsFilter, ...(bias ? { bias } : {}) },
+    backend,
+    attrs: { ...attrs, strides: [1, 1], pad: "valid" },
+  }) as tf.TensorInfo;
+  work.release();
+  return output;
+}
+
+/**
+ * Routes the wasm backend's strided "valid" fused convolutions over few
+ * channels through {@link spaceToDepthConv}, once (after Winograd's routing,
+ * which it wraps).
+ */
+export function registerWasmSpaceToDepth(): void {
+  if (innerFusedConv2D !== undefined) return;
+  overrideKernel("FusedConv2D", "wasm", (original) => {
+    innerFusedConv2D = original;
+    return spaceToDepthConv as unknown as tf.KernelFunc;
+  });
+}

@@ -1,0 +1,293 @@
+import * as tf from "@tensorflow/tfjs";
+import { overrideKernel } from "../../kernel_override.ts";
+import { transposeInto } from "../layout/transpose.ts";
+import { padInto } from "../layout/pad.ts";
+import { WasmWorkspace } from "../workspace.ts";
+import { type TileGrid, tileGrid, type WinogradScheme } from "./tiles.ts";
+import { toomCookScheme } from "./toom_cook.ts";
+
+interface ConvArgs {
+  inputs: {
+    x: tf.TensorInfo;
+    filter: tf.TensorInfo;
+    bias?: tf.TensorInfo;
+    preluActivationWeights?: tf.TensorInfo;
+  };
+  backend: tf.KernelBackend;
+  attrs: tf.NamedAttrMap;
+}
+
+/** tfjs's own wasm Conv2D (XNNPACK), kept for the convolutions Winograd does not cover. */
+let xnnpackConv2D: tf.KernelFunc | undefined;
+/** tfjs's own wasm FusedConv2D, kept for the convolutions Winograd does not cover. */
+let xnnpackFusedConv2D: tf.KernelFunc | undefined;
+
+/**
+ * Narrowest channel count worth the transforms: with fewer channels the
+ * matrix products are too small to repay them.
+ */
+const MIN_CHANNELS = 32;
+
+/**
+ * Most floats in one set of tile planes: the batch is transformed and
+ * multiplied in chunks of images below it, which bounds the temporaries
+ * (AlexNet's conv2 at 64 examples would otherwise need 400 MB of products).
+ */
+const CHUNK_FLOATS = 2 ** 23;
+
+/**
+ * The algorithms: F(4×4, 3×3) (AlexNet's conv3–conv5) and F(4×4, 5×5)
+ * (conv2), 36 and 64 multiplications per 16 outputs and channel pair
+ * instead of 144 and 400. The 8×8 tiles of F(4×4, 5×5) take points ±1/2
+ * too; relative errors against the CPU backend stay near 1e-5. With
+ * F(2×2, ·) (16 and 36 per 4 outputs), conv2–conv5 at 64 examples took
+ * 35–45% longer.
+ */
+const SCHEMES = [
+  toomCookScheme(4, 3, [0, 1, -1, 2, -2]),
+  toomCookScheme(4, 5, [0, 1, -1, 2, -2, 0.5, -0.5]),
+];
+
+/**
+ * The Winograd algorithm that computes the convolution of `x` with `filter`,
+ * if any: a 3×3 or 5×5 filter (AlexNet's conv2–conv5), stride 1, no
+ * dilation, "same" padding on every side, NHWC, at least `MIN_CHANNELS` in
+ * and out.
+ */
+export function winogradScheme(
+  xShape: number[],
+  filterShape: number[],
+  attrs: tf.NamedAttrMap,
+): WinogradScheme | undefined {
+  const { strides, pad, dilations, dimRoundingMode, dataFormat } = attrs as unknown as {
+    strides: [number, number] | number;
+    pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+    dilations?: [number, number] | number;
+    dimRoundingMode?: "floor" | "round" | "ceil";
+    dataFormat?: "NHWC" | "NCHW";
+  };
+  if (dataFormat === "NCHW" || xShape.length !== 4 || filterShape.length !== 4) return undefined;
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    dilations ?? 1,
+    pad,
+    dimRoundingMode,
+  );
+  const scheme = SCHEMES.find((s) => s.filterSize === info.filterHeight);
+  const border = (info.filterHeight - 1) / 2;
+  const { top, bottom, left, right } = info.padInfo;
+  const fits = scheme !== undefined && info.filterWidth === info.filterHeight &&
+    info.strideHeight === 1 && info.strideWidth === 1 &&
+    info.dilationHeight === 1 && info.dilationWidth === 1 &&
+    [top, bottom, left, right].every((p) => p === border) &&
+    info.inChannels >= MIN_CHANNELS && info.outChannels >= MIN_CHANNELS;
+  return fits ? scheme : undefined;
+}
+
+/** Images per chunk of the batch, so that one set of planes stays under `CHUNK_FLOATS`. */
+function imagesPerChunk(scheme: WinogradScheme, x: tf.TensorInfo, channels: number): number {
+  const [batch, height, width] = x.shape;
+  const { tiles } = tileGrid(1, height, width, scheme.outputSize);
+  return Math.min(
+    batch,
+    Math.max(1, Math.floor(CHUNK_FLOATS / (tiles * scheme.tileSize ** 2 * channels))),
+  );
+}
+
+/** The input tiles (Bᵀ d B) of the `grid.batch` images of `x` from `first` on, as temporary planes. */
+function transformInput(
+  work: WasmWorkspace,
+  scheme: WinogradScheme,
+  options: { x: tf.TensorInfo; first: number; grid: TileGrid },
+): tf.TensorInfo[] {
+  const { x, first, grid } = options;
+  const [, height, width, channels] = x.shape;
+  const { step } = grid;
+  const rows = step * grid.tilesHigh + scheme.tileSize - step;
+  const columns = step * grid.tilesWide + scheme.tileSize - step;
+  const border = (scheme.filterSize - 1) / 2;
+  const padded = work.temporary([grid.batch, rows, columns, channels]);
+  const planes = work.planes(scheme.tileSize ** 2, [grid.tiles, channels]);
+  const scratch = work.temporary([scheme.tileScratchFloats(channels)]);
+  const [xValues, paddedValues, scratchValues] = work.views([x, padded, scratch]);
+  padInto(xValues.subarray(first * height * width * channels), paddedValues, {
+    batch: grid.batch,
+    height,
+    width,
+    channels,
+    rows,
+    columns,
+    top: border,
+    left: border,
+  });
+  scheme.inputTiles(paddedValues, work.views(planes), {
+    grid,
+    channels,
+    simd: { heap: work.heap, scratch: scratchValues },
+  });
+  return planes;
+}
+
+/**
+ * The "same" convolution of `x` with `filter` by Winograd's `scheme`, plus
+ * `bias` and a ReLU if asked. The input gradient is such a convolution too
+ * (see `wasm_conv_grads.ts`).
+ */
+export function winogradConv2D(
+  backend: tf.KernelBackend,
+  options: {
+    scheme: WinogradScheme;
+    x: tf.TensorInfo;
+    filter: tf.TensorInfo;
+    bias?: tf.TensorInfo;
+    relu?: boolean;
+    /** Images per chunk (default: as many as `CHUNK_FLOATS` allows). */
+    chunk?: number;
+  },
+): tf.TensorInfo {
+  const { scheme, x, filter, bias, relu = false } = options;
+  const [batch, height, width, channelsIn] = x.shape;
+  const channelsOut = filter.shape[3];
+  const whole = new WasmWorkspace(backend);
+  const filterPlanes = whole.planes(scheme.tileSize ** 2, [channelsIn, channelsOut]);
+  const [filterValues, ...filterViews] = whole.views([filter, ...filterPlanes]);
+  scheme.filterTiles(filterValues, filterViews, channelsIn * channelsOut);
+  const output = whole.heap.makeOutput([batch, height, width, channelsOut], "float32");
+  const chunk = options.chunk ?? imagesPerChunk(scheme, x, Math.max(channelsIn, channelsOut));
+  const biasOrZeros = bias ?? whole.temporary([channelsOut]);
+  if (bias === undefined) whole.views([biasOrZeros])[0].fill(0);
+  for (let first = 0; first < batch; first += chunk) {
+    const grid = tileGrid(Math.min(chunk, batch - first), height, width, scheme.outputSize);
+    const work = new WasmWorkspace(backend);
+    const products = transformInput(work, scheme, { x, first, grid }).map((v, e) =>
+      work.product(v, filterPlanes[e], grid.tiles, channelsOut)
+    );
+    const scratch = work.temporary([scheme.tileScratchFloats(channelsOut)]);
+    const [outputValues, scratchValues, biasValues, ...views] = work.views([
+      output,
+      scratch,
+      biasOrZeros,
+      ...products,
+    ]);
+    scheme.outputTiles(views, outputValues.subarray(first * height * width * channelsOut), {
+      grid,
+      channels: channelsOut,
+      bias: biasValues,
+      relu,
+      simd: { heap: work.heap, scratch: scratchValues },
+    });
+    work.release();
+  }
+  whole.release();
+  return output;
+}
+
+/**
+ * The filter gradient [r, r, channelsIn, channelsOut] of a "same"
+ * convolution by Winograd's `scheme`: per tile element e, the product
+ * Vₑᵀ · Wₑ of the input's tiles (Bᵀ d B) and the output gradient's tiles
+ * (A dY Aᵀ) sums over the tiles of a chunk of the batch at once; the
+ * chunks' sums are added.
+ */
+export function winogradFilterGradient(
+  backend: tf.KernelBackend,
+  options: { scheme: WinogradScheme; x: tf.TensorInfo; dy: tf.TensorInfo; chunk?: number },
+): tf.TensorInfo {
+  const { scheme, x, dy } = options;
+  const [batch, height, width, channelsIn] = x.shape;
+  const channelsOut = dy.shape[3];
+  const elements = scheme.tileSize ** 2;
+  const whole = new WasmWorkspace(backend);
+  const sums = whole.planes(elements, [channelsIn, channelsOut]);
+  whole.views(sums).forEach((sum) => sum.fill(0));
+  const chunk = options.chunk ?? imagesPerChunk(scheme, x, Math.max(channelsIn, channelsOut));
+  for (let first = 0; first < batch; first += chunk) {
+    const grid = tileGrid(Math.min(chunk, batch - first), height, width, scheme.outputSize);
+    const work = new WasmWorkspace(backend);
+    const inputPlanes = transformInput(work, scheme, { x, first, grid });
+    const wholeTilesDy = work.temporary([
+      grid.batch,
+      grid.step * grid.tilesHigh,
+      grid.step * grid.tilesWide,
+      channelsOut,
+    ]);
+    const gradientPlanes = work.planes(elements, [grid.tiles, channelsOut]);
+    const transposed = work.planes(elements, [channelsIn, grid.tiles]);
+    const scratch = work.temporary([scheme.tileScratchFloats(channelsOut)]);
+    const [dyValues, wholeTilesValues, scratchValues] = work.views([dy, wholeTilesDy, scratch]);
+    padInto(dyValues.subarray(first * height * width * channelsOut), wholeTilesValues, {
+      batch: grid.batch,
+      height,
+      width,
+      channels: channelsOut,
+      rows: wholeTilesDy.shape[1],
+      columns: wholeTilesDy.shape[2],
+      top: 0,
+      left: 0,
+    });
+    scheme.gradientTiles(wholeTilesValues, work.views(gradientPlanes), {
+      grid,
+      channels: channelsOut,
+      simd: { heap: work.heap, scratch: scratchValues },
+    });
+    const transposedViews = work.views(transposed);
+    work.views(inputPlanes).forEach((v, e) =>
+      transposeInto(v, transposedViews[e], { rows: grid.tiles, columns: channelsIn })
+    );
+    const products = transposed.map((v, e) =>
+      work.product(v, gradientPlanes[e], channelsIn, channelsOut)
+    );
+    const productViews = work.views(products);
+    work.views(sums).forEach((sum, e) => {
+      const product = productViews[e];
+      for (let i = 0; i < sum.length; i++) sum[i] += product[i];
+    });
+    work.release();
+  }
+  const size = scheme.filterSize;
+  const gradient = whole.heap.makeOutput([size, size, channelsIn, channelsOut], "float32");
+  const [gradientValues, ...sumViews] = whole.views([gradient, ...sums]);
+  scheme.filterGradientFromTiles(sumViews, gradientValues, channelsIn * channelsOut);
+  whole.release();
+  return gradient;
+}
+
+function conv2D(args: ConvArgs): tf.TensorInfo {
+  const { inputs: { x, filter }, backend, attrs } = args;
+  const scheme = winogradScheme(x.shape, filter.shape, attrs);
+  if (scheme === undefined) {
+    return xnnpackConv2D!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
+  return winogradConv2D(backend, { scheme, x, filter });
+}
+
+function fusedConv2D(args: ConvArgs): tf.TensorInfo {
+  const { inputs: { x, filter, bias, preluActivationWeights }, backend, attrs } = args;
+  const activation = attrs.activation ?? "linear";
+  const scheme = winogradScheme(x.shape, filter.shape, attrs);
+  if (
+    scheme === undefined || preluActivationWeights ||
+    (activation !== "linear" && activation !== "relu")
+  ) {
+    return xnnpackFusedConv2D!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
+  return winogradConv2D(backend, { scheme, x, filter, bias, relu: activation === "relu" });
+}
+
+/**
+ * Routes the wasm backend's 3×3 and 5×5 stride-1 "same" convolutions (plain
+ * and fused with bias and ReLU) through Winograd's algorithm, once.
+ */
+export function registerWasmWinograd(): void {
+  if (xnnpackConv2D !== undefined) return;
+  overrideKernel("Conv2D", "wasm", (original) => {
+    xnnpackConv2D = original;
+    return conv2D as unknown as tf.KernelFunc;
+  });
+  overrideKernel("FusedConv2D", "wasm", (original) => {
+    xnnpackFusedConv2D = original;
+    return fusedConv2D as unknown as tf.KernelFunc;
+  });
+}

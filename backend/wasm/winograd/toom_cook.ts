@@ -1,0 +1,370 @@
+import { activate, type OutputLayout, type TileLayout, type WinogradScheme } from "./tiles.ts";
+import { heapEpilogue, type HeapPass, heapPass, passModule, usedColumns } from "./simd_passes.ts";
+
+/**
+ * Winograd's F(m×m, r×r) for any m and r: its matrices built by the
+ * Toom–Cook method from α − 1 finite points and ∞ (α = m + r − 1), its
+ * transforms two 1-D passes of a matrix each (down the tile, then across),
+ * compiled to JavaScript with the channels innermost, and the per-tile ones
+ * also to WebAssembly SIMD on the heap (`winograd_simd.ts`).
+ *
+ * @module
+ */
+
+/** The three matrices of F(m, r) (row-major): Aᵀ [m, α], G [α, r], Bᵀ [α, α]. */
+export interface ToomCookMatrices {
+  outputTransposed: number[][];
+  filter: number[][];
+  inputTransposed: number[][];
+}
+
+/** Coefficients (constant term first) of Π (x − root) over `roots`. */
+function polynomialWithRoots(roots: number[]): number[] {
+  let coefficients = [1];
+  for (const root of roots) {
+    const next = new Array(coefficients.length + 1).fill(0);
+    coefficients.forEach((c, i) => {
+      next[i] -= root * c;
+      next[i + 1] += c;
+    });
+    coefficients = next;
+  }
+  return coefficients;
+}
+
+/**
+ * Aᵀ, G and Bᵀ of F(m, r) on `points` (α − 1 distinct finite points; ∞ is
+ * the last): Aᵀ[i][j] = pⱼⁱ, G[j][k] = pⱼᵏ / Πₗ≠ⱼ (pⱼ − pₗ), and row j of
+ * Bᵀ the coefficients of Πₗ≠ⱼ (x − pₗ), its last row those of Πₗ (x − pₗ).
+ */
+export function toomCookMatrices(
+  outputSize: number,
+  filterSize: number,
+  points: number[],
+): ToomCookMatrices {
+  const tile = outputSize + filterSize - 1;
+  if (points.length !== tile - 1) {
+    throw new Error(`F(${outputSize}, ${filterSize}) needs ${tile - 1} points`);
+  }
+  const outputTransposed = Array.from({ length: outputSize }, (_, i) => [
+    ...points.map((p) => p ** i),
+    i === outputSize - 1 ? 1 : 0,
+  ]);
+  const filter = [
+    ...points.map((p, j) => {
+      const scale = points.reduce((product, q, l) => l === j ? product : product * (p - q), 1);
+      return Array.from({ length: filterSize }, (_, k) => p ** k / scale);
+    }),
+    Array.from({ length: filterSize }, (_, k) => k === filterSize - 1 ? 1 : 0),
+  ];
+  const inputTransposed = [
+    ...points.map((_, j) => [...polynomialWithRoots(points.filter((_, l) => l !== j)), 0]),
+    polynomialWithRoots(points),
+  ];
+  return { outputTransposed, filter, inputTransposed };
+}
+
+/** `matrix` transposed. */
+function transposed(matrix: number[][]): number[][] {
+  return matrix[0].map((_, j) => matrix.map((row) => row[j]));
+}
+
+/**
+ * One 1-D pass of a matrix M over `count` channels: for k < count,
+ * outs[t][outAt[t] + k] = Σₛ M[t][s] · ins[s][inAt[s] + k]. Vectors are
+ * given as an array and an offset each, so that a pass reads or writes a
+ * strided run of one array or the same place of several planes alike.
+ */
+type Pass = (
+  ins: Float32Array[],
+  inAt: number[],
+  outs: Float32Array[],
+  outAt: number[],
+  count: number,
+) => void;
+
+/**
+ * `matrix`'s pass compiled to JavaScript with its entries as constants
+ * (zeros left out, ±1 without a product): a loop over the entries took
+ * five times as long (F(4×4, 5×5)'s input transform of conv2 at 64
+ * examples: 343 ms against 64 ms for F(2×2, 5×5) written out by hand).
+ */
+function compilePass(matrix: number[][]): Pass {
+  const used = usedColumns(matrix);
+  const term = (weight: number, s: number) =>
+    weight === 1 ? `+ d${s}` : weight === -1 ? `- d${s}` : `+ ${weight} * d${s}`;
+  const body = [
+    ...used.map((s) => `const in${s} = ins[${s}], at${s} = inAt[${s}];`),
+    ...matrix.map((_, t) => `const out${t} = outs[${t}], to${t} = outAt[${t}];`),
+    "for (let k = 0; k < count; k++) {",
+    ...used.map((s) => `  const d${s} = in${s}[at${s} + k];`),
+    ...matrix.map((row, t) => {
+      const terms = row.flatMap((weight, s) => weight === 0 ? [] : [term(weight, s)]);
+      return `  out${t}[to${t} + k] = ${terms.length === 0 ? "0" : terms.join(" ")};`;
+    }),
+    "}",
+  ];
+  return new Function("ins", "inAt", "outs", "outAt", "count", body.join("\n")) as Pass;
+}
+
+/** A SIMD pass on the heap (see `winograd_simd.ts`) called as a {@link Pass} on heap views. */
+function viewPass(pass: HeapPass, matrix: number[][]): Pass {
+  const used = usedColumns(matrix);
+  const addresses = new Array(used.length + matrix.length + 1).fill(0);
+  return (inViews, inAt, outViews, outAt, count) => {
+    for (let k = 0; k < used.length; k++) {
+      addresses[k] = inViews[used[k]].byteOffset + 4 * inAt[used[k]];
+    }
+    for (let t = 0; t < matrix.length; t++) {
+      addresses[used.length + t] = outViews[t].byteOffset + 4 * outAt[t];
+    }
+    addresses[addresses.length - 1] = 4 * count;
+    pass(addresses);
+  };
+}
+
+/**
+ * Writes `floats` values from `across` (a row of output pixels, channels
+ * innermost) into `row` from `at`, each plus its channel's bias and through
+ * a ReLU if asked.
+ */
+type FinishRow = (
+  row: Float32Array,
+  at: number,
+  across: Float32Array,
+  bias: Float32Array,
+  floats: number,
+  relu: boolean,
+) => void;
+
+const finishRow: FinishRow = (row, at, across, bias, floats, relu) => {
+  for (let i = 0; i < floats;) {
+    for (let k = 0; k < bias.length; k++, i++) {
+      row[at + i] = activate(across[i] + bias[k], relu);
+    }
+  }
+};
+
+/** Offsets `first`, `first + step`, … (`length` of them) written into `offsets`. */
+function strided(offsets: number[], first: number, step: number): number[] {
+  for (let i = 0; i < offsets.length; i++) offsets[i] = first + i * step;
+  return offsets;
+}
+
+/** Winograd's F(m×m, r×r) on the Toom–Cook points `points` (see {@link toomCookMatrices}). */
+export function toomCookScheme(
+  outputSize: number,
+  filterSize: number,
+  points: number[],
+): WinogradScheme {
+  const matrices = toomCookMatrices(outputSize, filterSize, points);
+  const tileSize = outputSize + filterSize - 1;
+  const elements = tileSize * tileSize;
+  const tileMatrices = {
+    input: matrices.inputTransposed,
+    output: matrices.outputTransposed,
+    gradient: transposed(matrices.outputTransposed),
+  };
+  type TileTransform = keyof typeof tileMatrices;
+  const names = Object.keys(tileMatrices) as TileTransform[];
+  const binaries = Object.fromEntries(
+    names.map((name) => [name, passModule(tileMatrices[name])]),
+  ) as Record<TileTransform, Uint8Array<ArrayBuffer>>;
+  const compiled = Object.fromEntries(
+    names.map((name) => [name, compilePass(tileMatrices[name])]),
+  ) as Record<TileTransform, Pass>;
+  const filterPass = compilePass(matrices.filter);
+  const filterGradientPass = compilePass(transposed(matrices.filter));
+  const [tileIn, tileOut] = [new Array(tileSize).fill(0), new Array(tileSize).fill(0)];
+  const [filterIn, outputOut] = [new Array(filterSize).fill(0), new Array(outputSize).fill(0)];
+  const same = (array: Float32Array, length: number) => new Array(length).fill(array);
+  const buffers = [new Float32Array(0), new Float32Array(0)];
+  /**
+   * Scratch array `which` (0 or 1), at least `length` long, kept from call
+   * to call: conv2's filter transform alone needs 3.9 MB, and fresh pages
+   * cost a fault each (15–20 K faults a pass when allocated per call).
+   */
+  const scratch = (which: number, length: number) => {
+    if (buffers[which].length < length) buffers[which] = new Float32Array(length);
+    return buffers[which];
+  };
+  /**
+   * The pass of the per-tile transform `name` over `layout.channels`, its
+   * scratch array `which` (0 or 1) of `length` floats, and how it finishes
+   * a row of output pixels: on the heap in SIMD when the layout lends heap
+   * scratch and the channels come in fours, else in JavaScript.
+   */
+  const tileWork = (layout: TileLayout, name: TileTransform) => {
+    const { simd, channels } = layout;
+    const onHeap = simd && channels % 4 === 0 ? simd : undefined;
+    const pass = onHeap && heapPass(onHeap.heap, binaries[name]);
+    if (!onHeap || !pass) return { pass: compiled[name], scratch, finish: finishRow };
+    const heapScratch = (which: number, length: number) =>
+      which === 0
+        ? onHeap.scratch.subarray(0, length)
+        : onHeap.scratch.subarray(onHeap.scratch.length - length);
+    const epilogue = name === "output" ? heapEpilogue(onHeap.heap) : undefined;
+    const finish: FinishRow = epilogue
+      ? (row, at, across, bias, floats, relu) =>
+        epilogue(
+          row.byteOffset + 4 * at,
+          across.byteOffset,
+          bias.byteOffset,
+          4 * bias.length,
+          4 * floats,
+          relu,
+        )
+      : finishRow;
+    return { pass: viewPass(pass, tileMatrices[name]), scratch: heapScratch, finish };
+  };
+  const tileIndices = Array.from({ length: tileSize }, (_, i) => i);
+  /** The planes of each row of the tile. */
+  const planeRowsOf = (planes: Float32Array[]) =>
+    tileIndices.map((i) => planes.slice(i * tileSize, (i + 1) * tileSize));
+  /** The planes of each column of the tile. */
+  const planeColumnsOf = (planes: Float32Array[]) =>
+    tileIndices.map((j) => tileIndices.map((i) => planes[i * tileSize + j]));
+
+  /** Bᵀ d B for every α×α tile of `padded`, tiles m apart: rows, then columns. */
+  function inputTiles(padded: Float32Array, planes: Float32Array[], layout: TileLayout): void {
+    const { grid: { batch, step, tilesHigh, tilesWide }, channels: c } = layout;
+    const { pass: inputPass, scratch } = tileWork(layout, "input");
+    const columns = step * tilesWide + tileSize - step;
+    const rows = step * tilesHigh + tileSize - step;
+    const down = scratch(0, elements * c);
+    const [paddedIns, downs] = [same(padded, tileSize), same(down, tileSize)];
+    const planeRows = planeRowsOf(planes);
+    let at = 0;
+    for (let b = 0; b < batch; b++) {
+      for (let ty = 0; ty < tilesHigh; ty++) {
+        for (let tx = 0; tx < tilesWide; tx++, at += c) {
+          const corner = ((b * rows + step * ty) * columns + step * tx) * c;
+          for (let j = 0; j < tileSize; j++) {
+            strided(tileIn, corner + j * c, columns * c);
+            inputPass(paddedIns, tileIn, downs, strided(tileOut, j * c, tileSize * c), c);
+          }
+          tileOut.fill(at);
+          for (let i = 0; i < tileSize; i++) {
+            strided(tileIn, i * tileSize * c, c);
+            inputPass(downs, tileIn, planeRows[i], tileOut, c);
+          }
+        }
+      }
+    }
+  }
+
+  /** G g Gᵀ for a filter [r, r, channelsIn, channelsOut]. */
+  function filterTiles(filter: Float32Array, planes: Float32Array[], pairs: number): void {
+    const down = scratch(0, tileSize * filterSize * pairs);
+    const [filters, downs] = [same(filter, filterSize), same(down, tileSize)];
+    for (let kx = 0; kx < filterSize; kx++) {
+      strided(filterIn, kx * pairs, filterSize * pairs);
+      filterPass(filters, filterIn, downs, strided(tileOut, kx * pairs, filterSize * pairs), pairs);
+    }
+    const downIns = same(down, filterSize);
+    const planeRows = planeRowsOf(planes);
+    tileOut.fill(0);
+    for (let i = 0; i < tileSize; i++) {
+      strided(filterIn, i * filterSize * pairs, pairs);
+      filterPass(downIns, filterIn, planeRows[i], tileOut, pairs);
+    }
+  }
+
+  /** Aᵀ m A for every tile, plus `bias` and a ReLU if asked: columns, then rows. */
+  function outputTiles(planes: Float32Array[], output: Float32Array, layout: OutputLayout): void {
+    const { grid: { batch, height, width, tilesHigh, tilesWide }, channels: c, bias, relu } =
+      layout;
+    const { pass: outputPass, scratch, finish } = tileWork(layout, "output");
+    const down = scratch(0, outputSize * tileSize * c);
+    const across = scratch(1, outputSize * c);
+    const [downs, downIns, acrosses] = [
+      same(down, outputSize),
+      same(down, tileSize),
+      same(across, outputSize),
+    ];
+    const planeColumns = planeColumnsOf(planes);
+    let at = 0;
+    for (let b = 0; b < batch; b++) {
+      for (let ty = 0; ty < tilesHigh; ty++) {
+        const outRows = Math.min(outputSize, height - outputSize * ty);
+        for (let tx = 0; tx < tilesWide; tx++, at += c) {
+          const outColumns = Math.min(outputSize, width - outputSize * tx);
+          tileIn.fill(at);
+          for (let j = 0; j < tileSize; j++) {
+            outputPass(planeColumns[j], tileIn, downs, strided(outputOut, j * c, tileSize * c), c);
+          }
+          for (let i = 0; i < outRows; i++) {
+            strided(tileIn, i * tileSize * c, c);
+            outputPass(downIns, tileIn, acrosses, strided(outputOut, 0, c), c);
+            const y = ((b * height + outputSize * ty + i) * width + outputSize * tx) * c;
+            finish(output, y, across, bias, outColumns * c, relu);
+          }
+        }
+      }
+    }
+  }
+
+  /** A dY Aᵀ for every m×m tile of `dy` [batch, m·tilesHigh, m·tilesWide, channels]. */
+  function gradientTiles(dy: Float32Array, planes: Float32Array[], layout: TileLayout): void {
+    const { grid: { batch, tilesHigh, tilesWide }, channels: c } = layout;
+    const { pass: gradientPass, scratch } = tileWork(layout, "gradient");
+    const rowStride = outputSize * tilesWide * c;
+    const down = scratch(0, tileSize * outputSize * c);
+    const [dys, downs, downIns] = [
+      same(dy, outputSize),
+      same(down, tileSize),
+      same(down, outputSize),
+    ];
+    const planeRows = planeRowsOf(planes);
+    let at = 0;
+    for (let b = 0; b < batch; b++) {
+      for (let ty = 0; ty < tilesHigh; ty++) {
+        for (let tx = 0; tx < tilesWide; tx++, at += c) {
+          const corner = (b * tilesHigh + ty) * outputSize * rowStride + outputSize * tx * c;
+          for (let j = 0; j < outputSize; j++) {
+            strided(outputOut, corner + j * c, rowStride);
+            gradientPass(dys, outputOut, downs, strided(tileOut, j * c, outputSize * c), c);
+          }
+          tileOut.fill(at);
+          for (let i = 0; i < tileSize; i++) {
+            strided(outputOut, i * outputSize * c, c);
+            gradientPass(downIns, outputOut, planeRows[i], tileOut, c);
+          }
+        }
+      }
+    }
+  }
+
+  /** Gᵀ m G: the filter gradient [r, r, channelsIn, channelsOut]. */
+  function filterGradientFromTiles(planes: Float32Array[], gradient: Float32Array, pairs: number) {
+    const down = scratch(0, filterSize * tileSize * pairs);
+    const [downs, downIns, gradients] = [
+      same(down, filterSize),
+      same(down, tileSize),
+      same(gradient, filterSize),
+    ];
+    const planeColumns = planeColumnsOf(planes);
+    tileIn.fill(0);
+    for (let j = 0; j < tileSize; j++) {
+      const taps = strided(filterIn, j * pairs, tileSize * pairs);
+      filterGradientPass(planeColumns[j], tileIn, downs, taps, pairs);
+    }
+    for (let ky = 0; ky < filterSize; ky++) {
+      strided(tileIn, ky * tileSize * pairs, pairs);
+      const taps = strided(filterIn, ky * filterSize * pairs, pairs);
+      filterGradientPass(downIns, tileIn, gradients, taps, pairs);
+    }
+  }
+
+  return {
+    filterSize,
+    outputSize,
+    tileSize,
+    tileScratchFloats: (channels) => (tileSize * tileSize + outputSize) * channels,
+    inputTiles,
+    filterTiles,
+    outputTiles,
+    gradientTiles,
+    filterGradientFromTiles,
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * One entry point for the standalone binary: `fashion-webgpu train|eval|bench [flags]`.
+ *
+ * @module
+ */
+import { runMain } from "./cli/run_main.ts";
+import { InputError } from "./errors.ts";
+import { benchCommand } from "./bench.ts";
+import { evalCommand } from "./eval.ts";
+import { trainCommand } from "./train.ts";
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  train: trainCommand,
+  eval: evalCommand,
+  bench: benchCommand,
+};
+
+const HELP = `fashion-webgpu: train convolutional networks on Fashion-MNIST through WebGPU.
+
+Usage: fashion-webgpu COMMAND [flags]     (fashion-webgpu COMMAND --help)
+
+  train    train a network (default: the book's AlexNet recipe)
+  eval     evaluate a run's checkpoint on the test set
+  bench    time the data pipeline and training steps`;
+
+/** Dispatches `args[0]` to its command with the remaining arguments; returns the exit code. */
+export function appCommand(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "--help" || name === "help") {
+    console.log(HELP);
+    return Promise.resolve(name === undefined ? 2 : 0);
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    throw new InputError(`unknown command ${name}: use train, eval or bench (see --help)`);
+  }
+  return command(rest);
+}
+
+if (import.meta.main) await runMain(() => appCommand(Deno.args));

@@ -1,0 +1,99 @@
+import { join } from "node:path";
+import { assert, assertEquals } from "../support/assert.ts";
+import { meaningfulLines, ROOT, taskArgs } from "../support/cli.ts";
+import { hasRealData } from "../support/helpers.ts";
+import { BUNDLE_FLAGS } from "../../compile.ts";
+
+const permissions = (task: string) => taskArgs(task).filter((arg) => arg.startsWith("--allow-"));
+
+Deno.test("the binary bakes in exactly the train and eval tasks' permission flags", () => {
+  assertEquals(permissions("eval"), permissions("train"));
+  assert(
+    !permissions("train").some((flag) => flag === "-A" || flag === "--allow-all"),
+    "train task has -A",
+  );
+  assert(
+    permissions("train").includes(
+      "--allow-net=fashion-mnist.s3-website.eu-central-1.amazonaws.com,ossci-datasets.s3.amazonaws.com",
+    ),
+    "network is not limited to the download hosts",
+  );
+});
+
+async function run(args: string[], options: { cwd: string; env?: Record<string, string> }) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args,
+    ...options,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  return { code: output.code, text };
+}
+
+Deno.test("deno task compile resolves the whole module graph into a binary (DENORT_BIN set to this deno)", async () => {
+  // This deno binary stands in for the denort runtime, which cannot be downloaded here: the
+  // result does not run as the app, but compiling proves every import resolves and is embedded.
+  const output = join(await Deno.makeTempDir(), "fashion-webgpu");
+  const result = await run([...taskArgs("compile"), "--output", output], {
+    cwd: ROOT,
+    env: { DENORT_BIN: Deno.execPath() },
+  });
+  assertEquals(result.code, 0, result.text);
+  for (const flag of [...BUNDLE_FLAGS, ...permissions("train")]) {
+    assert(result.text.includes(flag), `compile command lacks ${flag}: ${result.text}`);
+  }
+  const payload = (await Deno.stat(output)).size - (await Deno.stat(Deno.execPath())).size;
+  assert(payload > 500_000 && payload < 20_000_000, `${payload} bytes embedded`);
+  console.log(`embedded payload: ${(payload / 2 ** 20).toFixed(1)} MiB`);
+  await Deno.remove(join(output, ".."), { recursive: true });
+});
+
+Deno.test({
+  name:
+    "the bundled app trains and evaluates (wasm binary embedded) with exactly the baked-in permissions, paths relative to the cwd",
+  ignore: !hasRealData(),
+  fn: async () => {
+    const work = await Deno.makeTempDir();
+    const bundle = join(work, "fashion_webgpu.js");
+    const bundled = await run(["bundle", "--minify", "--output", bundle, "fashion_webgpu.ts"], { cwd: ROOT });
+    assertEquals(bundled.code, 0, bundled.text);
+    const app = (...args: string[]) =>
+      run(["run", ...permissions("train"), bundle, ...args], { cwd: work });
+    const trained = await app(
+      "train",
+      "--model",
+      "lenet-relu",
+      "--limit",
+      "128",
+      "--test-limit",
+      "64",
+      "--epochs",
+      "1",
+      "--out",
+      "run",
+    );
+    assertEquals(trained.code, 0, trained.text);
+    if (navigator.hardwareConcurrency >= 2) {
+      assert(
+        /each step shared by \d+ threads/.test(trained.text) &&
+          !meaningfulLines(trained.text).some((line) => line.includes("error")),
+        `the bundle did not start its own helper worker: ${trained.text}`,
+      );
+    }
+    assert(
+      (await Deno.stat(join(work, "run", "checkpoint", "model.json"))).isFile,
+      "no checkpoint in the cwd",
+    );
+    const evaluated = await app("eval", "run", "--limit", "32", "--json");
+    assertEquals(evaluated.code, 0, evaluated.text);
+    assert(evaluated.text.includes('"count":32'), evaluated.text);
+    const refused = await app("fly");
+    assertEquals(refused.code, 2);
+    assertEquals(meaningfulLines(refused.text), [
+      "error: unknown command fly: use train, eval or bench (see --help)",
+    ]);
+    await Deno.remove(work, { recursive: true });
+  },
+});

@@ -1,0 +1,160 @@
+import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { assert, assertEquals, assertRejects } from "../support/assert.ts";
+import { DATASETS } from "../../data/datasets.ts";
+import { type Dataset, loadDataset } from "../../data/load.ts";
+import { resizeBatch } from "../../data/resize.ts";
+import { InputError } from "../../errors.ts";
+import { findCheckpoint, loadCheckpoint, loadCheckpointModel } from "../../run_folder/checkpoint.ts";
+import type { TrainConfig } from "../../training/state.ts";
+import { train } from "../../training/train.ts";
+import { autoBackend } from "../support/backends.ts";
+import { hasRealData, REAL_DATA_DIR, serveDirectory } from "../support/helpers.ts";
+
+const dataset: Dataset | undefined = hasRealData()
+  ? await loadDataset(DATASETS["fashion-mnist"], REAL_DATA_DIR)
+  : undefined;
+const options = { ignore: !dataset, sanitizeOps: false, sanitizeResources: false };
+
+const SMALL: TrainConfig = {
+  model: "lenet-relu",
+  dataset: "fashion-mnist",
+  resize: 28,
+  batchSize: 32,
+  learningRate: 0.001,
+  optimizer: "adam",
+  epochs: 2,
+  seed: 5,
+  limit: 320,
+  testLimit: 64,
+};
+
+/** Trains one step of LeNet into a fresh run folder and returns the folder. */
+async function tinyRun(): Promise<string> {
+  const runDir = await Deno.makeTempDir();
+  const config = { ...SMALL, epochs: 1, limit: 32 };
+  const { model } = await train({
+    runDir,
+    dataset: dataset!,
+    backend: await autoBackend(),
+    config,
+  });
+  model.dispose();
+  return runDir;
+}
+
+async function weightsOf(model: tf.Sequential): Promise<Float32Array[]> {
+  return await Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array));
+}
+
+Deno.test({
+  ...options,
+  name: "a checkpoint loads back, over HTTP too, and predicts exactly as the trained model",
+  fn: async () => {
+    const backend = await autoBackend();
+    const runDir = await Deno.makeTempDir();
+    const { model } = await train({
+      runDir,
+      dataset: dataset!,
+      backend,
+      config: { ...SMALL, epochs: 1 },
+    });
+    const images = resizeBatch(dataset!.test.images.subarray(0, 16 * 784), 16, 28);
+    const expected = await model.predict(images) as tf.Tensor;
+    const loaded = await loadCheckpointModel(join(runDir, "checkpoint"));
+    const server = serveDirectory(runDir);
+    const viaHttp = await tf.loadLayersModel(
+      `http://127.0.0.1:${server.addr.port}/checkpoint/model.json`,
+    );
+    await server.shutdown();
+    const reference = await expected.data();
+    for (const other of [loaded, viaHttp]) {
+      const predicted = other.predict(images) as tf.Tensor;
+      assertEquals(Array.from(await predicted.data()), Array.from(reference));
+      predicted.dispose();
+    }
+    tf.dispose([images, expected]);
+    for (const m of [model, loaded, viaHttp]) m.dispose();
+    await Deno.remove(runDir, { recursive: true });
+  },
+});
+
+Deno.test({
+  ...options,
+  name:
+    "resuming after interruptions (mid epoch 1 and mid epoch 2) gives the uninterrupted run's weights exactly",
+  fn: async () => {
+    const backend = await autoBackend();
+    const straightDir = await Deno.makeTempDir();
+    const straight = await train({
+      runDir: straightDir,
+      dataset: dataset!,
+      backend,
+      config: SMALL,
+    });
+    const resumedDir = await Deno.makeTempDir();
+    let result = undefined;
+    for (const stopAt of [4, 13, Infinity]) {
+      const controller = new AbortController();
+      result = await train({
+        runDir: resumedDir,
+        dataset: dataset!,
+        backend,
+        config: SMALL,
+        resume: stopAt === 4 ? undefined : await loadCheckpoint(resumedDir),
+        signal: controller.signal,
+        onStep: (state) => state.step === stopAt && controller.abort(),
+      });
+      assertEquals(result.interrupted, stopAt !== Infinity);
+    }
+    const [expected, actual] = [await weightsOf(straight.model), await weightsOf(result!.model)];
+    expected.forEach((values, i) =>
+      assertEquals(Array.from(actual[i]), Array.from(values), `weight ${i}`)
+    );
+    const figures = (r: typeof straight) =>
+      r.state.history.map((e) => [e.loss, e.trainAccuracy, e.testAccuracy]);
+    assertEquals(figures(result!), figures(straight));
+    const metrics = (await Deno.readTextFile(join(resumedDir, "metrics.jsonl"))).trim().split("\n");
+    assertEquals(metrics.length, 2);
+    for (const dir of [straightDir, resumedDir]) await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  ...options,
+  name: "missing and corrupt checkpoints are refused with the file named",
+  fn: async () => {
+    const runDir = await tinyRun();
+    const checkpoint = join(runDir, "checkpoint");
+    const weights = join(checkpoint, "weights.bin");
+    const bytes = await Deno.readFile(weights);
+    await Deno.writeFile(weights, bytes.subarray(0, 100));
+    let error = await assertRejects(() => loadCheckpoint(runDir), InputError);
+    assert(error.message.startsWith(`${weights}: 100 bytes`), error.message);
+    await Deno.writeTextFile(join(checkpoint, "state.json"), "{ not json");
+    error = await assertRejects(() => loadCheckpoint(runDir), InputError);
+    assertEquals(
+      error.message,
+      `${join(checkpoint, "state.json")}: not valid JSON (corrupt checkpoint?)`,
+    );
+    const empty = await Deno.makeTempDir();
+    error = await assertRejects(() => loadCheckpoint(empty), InputError);
+    assert(error.message.startsWith(`${empty}: no checkpoint in this folder`), error.message);
+    error = await assertRejects(() => findCheckpoint(join(empty, "nope")), InputError);
+    assertEquals(error.message, `${join(empty, "nope")}: no such run folder`);
+    for (const dir of [runDir, empty]) await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  ...options,
+  name: "a save cut short between its renames leaves the previous checkpoint in use",
+  fn: async () => {
+    const runDir = await tinyRun();
+    await Deno.rename(join(runDir, "checkpoint"), join(runDir, "checkpoint.previous"));
+    const { state, dir } = await loadCheckpoint(runDir);
+    assertEquals(dir, join(runDir, "checkpoint.previous"));
+    assertEquals(state.history.length, 1);
+    await Deno.remove(runDir, { recursive: true });
+  },
+});
