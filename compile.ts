@@ -1,29 +1,18 @@
 /**
  * Builds the standalone binary `dist/fashion-webgpu` (or one for `--target`)
- * from `fashion_webgpu.ts` with `deno compile --bundle --minify`, baking in exactly the
- * permission flags of the `train` task in deno.json.
+ * from `fashion_webgpu.ts` with `deno compile --bundle --minify`, baking in
+ * exactly the permission flags of the `train` task in deno.json.
  *
  *     deno task compile [--target TARGET] [--output PATH]
  *
  * @module
  */
-import { parseFlags } from "./cli/flags.ts";
+import { defineCommand, HELP_FLAG, textFlag } from "./cli/flags.ts";
 import { runMain } from "./cli/run_main.ts";
 
-const HELP = `Build the standalone binary with deno compile.
-
-Usage: deno task compile [--target TARGET] [--output PATH]
-
-  --target TARGET   e.g. x86_64-unknown-linux-gnu, aarch64-unknown-linux-gnu,
-                    x86_64-apple-darwin, aarch64-apple-darwin, x86_64-pc-windows-msvc
-  --output PATH     default dist/fashion-webgpu (dist/fashion-webgpu-TARGET with --target)
-
-deno compile downloads its denort runtime once per target; offline, point DENORT_BIN at a
-denort binary for the target.`;
-
 /**
- * Embed one tree-shaken, minified bundle (1.5 MB) instead of the npm
- * packages' whole folders (262 MiB of tfjs builds, source maps and types).
+ * Embed one tree-shaken, minified bundle instead of the npm packages'
+ * whole folders (hundreds of MiB of tfjs builds, source maps and types).
  */
 export const BUNDLE_FLAGS = ["--bundle", "--minify"];
 
@@ -33,29 +22,44 @@ export async function taskPermissions(denoJson = "deno.json"): Promise<string[]>
   return tasks.train.split(/\s+/).filter((arg) => arg.startsWith("--allow-"));
 }
 
-async function compile(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, {
-    target: { type: "string" },
-    output: { type: "string" },
-    help: { type: "boolean" },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const output = values.output ?? `dist/fashion-webgpu${values.target ? `-${values.target}` : ""}`;
-  const compileArgs = [
-    "compile",
-    ...BUNDLE_FLAGS,
-    ...(await taskPermissions()),
-    ...(values.target ? ["--target", values.target] : []),
-    "--output",
-    output,
-    "fashion_webgpu.ts",
-  ];
-  console.log(`deno ${compileArgs.join(" ")}`);
-  const { code } = await new Deno.Command("deno", { args: compileArgs }).spawn().status;
-  return code;
-}
+const FLAGS = {
+  target: textFlag({
+    placeholder: "TARGET",
+    help: "e.g. x86_64-unknown-linux-gnu, aarch64-unknown-linux-gnu,\n" +
+      "x86_64-apple-darwin, aarch64-apple-darwin, x86_64-pc-windows-msvc",
+  }),
+  output: textFlag({
+    placeholder: "PATH",
+    help: "where to write the binary",
+    defaultText: "dist/fashion-webgpu, or dist/fashion-webgpu-TARGET with --target",
+  }),
+  help: HELP_FLAG,
+};
 
-if (import.meta.main) await runMain(() => compile(Deno.args));
+/** The `compile` command. */
+export const compileCommand = defineCommand({
+  summary: `Build the standalone binary with deno compile.
+
+Usage: deno task compile [--target TARGET] [--output PATH]`,
+  flags: FLAGS,
+  notes: `deno compile downloads its denort runtime once per target; offline, point DENORT_BIN at a
+denort binary for the target.`,
+  run: async ({ values }) => {
+    const output = values.output ??
+      `dist/fashion-webgpu${values.target ? `-${values.target}` : ""}`;
+    const compileArgs = [
+      "compile",
+      ...BUNDLE_FLAGS,
+      ...(await taskPermissions()),
+      ...(values.target ? ["--target", values.target] : []),
+      "--output",
+      output,
+      "fashion_webgpu.ts",
+    ];
+    console.log(`deno ${compileArgs.join(" ")}`);
+    const { code } = await new Deno.Command("deno", { args: compileArgs }).spawn().status;
+    return code;
+  },
+});
+
+if (import.meta.main) await runMain(() => compileCommand.run(Deno.args));

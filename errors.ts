@@ -9,3 +9,22 @@ export class InputError extends Error {
     this.name = "InputError";
   }
 }
+
+/**
+ * A setting given to the library that it cannot use, named as the library
+ * names it (`resize`, `dataDir`); the command line reports it under its
+ * flag (`--resize`, `--data-dir`).
+ */
+export class SettingError extends InputError {
+  constructor(
+    /** The setting's name, as in the library's options. */
+    readonly setting: string,
+    /** The value given. */
+    readonly value: unknown,
+    /** Why it cannot be used. */
+    readonly reason: string,
+  ) {
+    super(`${setting} ${value}: ${reason}`);
+    this.name = "SettingError";
+  }
+}

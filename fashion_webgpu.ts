@@ -1,15 +1,16 @@
 /**
- * One entry point for the standalone binary: `fashion-webgpu train|eval|bench [flags]`.
+ * The standalone binary's entry: `fashion-webgpu train|eval|bench [flags]`.
  *
  * @module
  */
+import { benchCommand } from "./bench.ts";
+import type { Command } from "./cli/flags.ts";
 import { runMain } from "./cli/run_main.ts";
 import { InputError } from "./errors.ts";
-import { benchCommand } from "./bench.ts";
 import { evalCommand } from "./eval.ts";
 import { trainCommand } from "./train.ts";
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+const COMMANDS: Record<string, Command> = {
   train: trainCommand,
   eval: evalCommand,
   bench: benchCommand,
@@ -24,7 +25,7 @@ Usage: fashion-webgpu COMMAND [flags]     (fashion-webgpu COMMAND --help)
   bench    time the data pipeline and training steps`;
 
 /** Dispatches `args[0]` to its command with the remaining arguments; returns the exit code. */
-export function appCommand(args: string[]): Promise<number> {
+export function runCommand(args: string[]): Promise<number> {
   const [name, ...rest] = args;
   if (name === undefined || name === "--help" || name === "help") {
     console.log(HELP);
@@ -34,7 +35,7 @@ export function appCommand(args: string[]): Promise<number> {
   if (!command) {
     throw new InputError(`unknown command ${name}: use train, eval or bench (see --help)`);
   }
-  return command(rest);
+  return command.run(rest);
 }
 
-if (import.meta.main) await runMain(() => appCommand(Deno.args));
+if (import.meta.main) await runMain(() => runCommand(Deno.args));

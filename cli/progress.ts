@@ -1,11 +1,5 @@
-/** Formats seconds as `42s`, `3m05s` or `2h07m`. */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return "?";
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
-}
+import { formatDuration } from "../training/duration.ts";
+import type { TrainingProgress } from "../training/train.ts";
 
 /** Options of {@link Progress}. */
 export interface ProgressOptions {
@@ -77,4 +71,48 @@ export class Progress {
       write(`${label} ${(fraction * 100).toFixed(0)}% ${figures}\n`);
     }
   }
+}
+
+/** The training loop's reporters for a terminal or a log: header lines and a bar per epoch. */
+export interface TrainingDisplay {
+  log: (line: string) => void;
+  onProgress: (progress: TrainingProgress) => void;
+}
+
+/**
+ * Shows the training loop's progress on stderr (a bar in place on a
+ * terminal, a plain line every 10 seconds elsewhere) and its lines on
+ * stdout, ending a bar before a line is printed.
+ */
+export function trainingDisplay(
+  options: { interactive: boolean; write: (text: string) => void; print: (line: string) => void },
+): TrainingDisplay {
+  let bar: { epoch: number; display: Progress } | undefined;
+  return {
+    log: (line) => {
+      bar?.display.finish();
+      options.print(line);
+    },
+    onProgress: (progress) => {
+      if (bar?.epoch !== progress.epoch) {
+        bar?.display.finish();
+        bar = {
+          epoch: progress.epoch,
+          display: new Progress({
+            total: progress.total,
+            label: `epoch ${progress.epoch}/${progress.epochs}`,
+            unit: "img",
+            initial: progress.seenBefore,
+            interactive: options.interactive,
+            write: options.write,
+          }),
+        };
+      }
+      bar.display.update(
+        progress.seen,
+        `loss ${progress.loss.toFixed(4)}, acc ${progress.accuracy.toFixed(3)}`,
+      );
+      if (progress.done) bar.display.finish();
+    },
+  };
 }

@@ -5,8 +5,8 @@ import { isGradientWorker } from "../training/workers/worker_role.ts";
  * Runs an entry script's main function: exits with its code (0 when it
  * returns nothing); an `InputError` or a missing permission prints one
  * line on stderr and exits with 2; anything else is a bug and keeps its
- * stack trace. In a gradient helper started from a bundle it does nothing:
- * there the bundle's code only serves the helper.
+ * stack trace. In a gradient worker started from a bundle it does nothing:
+ * there the bundle's code only serves the worker.
  */
 export async function runMain(main: () => Promise<number | void>): Promise<void> {
   if (isGradientWorker()) return;

@@ -1,4 +1,4 @@
-import { InputError } from "../errors.ts";
+import { InputError, SettingError } from "../errors.ts";
 import { type DatasetName, DATASETS } from "./datasets.ts";
 import { downloadDataset, type DownloadOptions, DownloadUnavailableError } from "./download.ts";
 import { type Dataset, loadDataset } from "./load.ts";
@@ -30,9 +30,7 @@ export async function openDataset(
   if (options.dataDir !== undefined) {
     const missing = await missingFiles(info, options.dataDir);
     if (missing.length > 0) {
-      throw new InputError(
-        `--data-dir ${options.dataDir}: missing ${missing.join(", ")}`,
-      );
+      throw new SettingError("dataDir", options.dataDir, `missing ${missing.join(", ")}`);
     }
     return loadDataset(info, options.dataDir);
   }

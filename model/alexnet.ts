@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { InputError } from "../errors.ts";
+import { SettingError } from "../errors.ts";
 import { torchDefaultInit } from "./init.ts";
 
 /** Smallest input side that survives AlexNet's three poolings. */
@@ -23,8 +23,10 @@ export function alexnetFeatureSide(resize: number): number {
 export function buildAlexNet(options: { resize: number; seed: number | null }): tf.Sequential {
   const { resize, seed } = options;
   if (!Number.isInteger(resize) || resize < ALEXNET_MIN_RESIZE) {
-    throw new InputError(
-      `--resize ${resize}: AlexNet needs inputs of at least ${ALEXNET_MIN_RESIZE}×${ALEXNET_MIN_RESIZE} (its feature map vanishes below that)`,
+    throw new SettingError(
+      "resize",
+      resize,
+      `alexnet needs inputs of at least ${ALEXNET_MIN_RESIZE}×${ALEXNET_MIN_RESIZE} (its feature map vanishes below that)`,
     );
   }
   const side = alexnetFeatureSide(resize);

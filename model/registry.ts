@@ -1,5 +1,5 @@
 import type * as tf from "@tensorflow/tfjs";
-import { InputError } from "../errors.ts";
+import { SettingError } from "../errors.ts";
 import { ALEXNET_MIN_RESIZE, buildAlexNet } from "./alexnet.ts";
 import { buildLeNet } from "./lenet.ts";
 
@@ -8,7 +8,7 @@ export type ModelName = "alexnet" | "lenet" | "lenet-relu";
 
 /** How to build a network and which input sides it takes. */
 export interface ModelSpec {
-  /** Input side used when `--resize` is not given. */
+  /** Input side used when no other is asked for. */
   defaultResize: number;
   minResize: number;
   maxResize: number;
@@ -38,27 +38,22 @@ export const MODELS: Record<ModelName, ModelSpec> = {
   },
 };
 
-/** The model names accepted by `--model`. */
+/** The names of the networks, as `buildModel` takes them. */
 export const MODEL_NAMES = Object.keys(MODELS) as ModelName[];
 
-/** Throws an `InputError` naming `--resize` when the network cannot take inputs of that side. */
+/** Throws a `SettingError` on `resize` when the network cannot take inputs of that side. */
 export function checkResize(name: ModelName, resize: number): void {
   const { minResize, maxResize } = MODELS[name];
-  if (minResize === maxResize && resize !== minResize) {
-    throw new InputError(
-      `--resize ${resize}: ${name} takes the ${minResize}×${minResize} images as they are (leave --resize out)`,
-    );
-  }
-  if (resize < minResize) {
-    throw new InputError(
-      `--resize ${resize}: ${name} needs inputs of at least ${minResize}×${minResize} (its feature map vanishes below that)`,
-    );
-  }
-  if (resize > maxResize) {
-    throw new InputError(
-      `--resize ${resize}: ${name} takes inputs of at most ${maxResize}×${maxResize}`,
-    );
-  }
+  const reason = minResize === maxResize && resize !== minResize
+    ? `${name} takes the ${minResize}×${minResize} images as they are`
+    : resize < minResize
+    ? `${name} needs inputs of at least ${minResize}×${minResize} (its feature map vanishes below that)`
+    : resize > maxResize
+    ? `${name} takes inputs of at most ${maxResize}×${maxResize}`
+    : !Number.isInteger(resize)
+    ? "must be an integer"
+    : undefined;
+  if (reason) throw new SettingError("resize", resize, reason);
 }
 
 /**

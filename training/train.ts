@@ -6,9 +6,9 @@ import { buildModel } from "../model/registry.ts";
 import type { BackendInfo } from "../backend/setup.ts";
 import { type Checkpoint, saveCheckpoint } from "../run_folder/checkpoint.ts";
 import { evaluate } from "./evaluate.ts";
-import { evaluationBatchSize, microBatchLimit, splitEvenly } from "./step_plan.ts";
+import { evaluationBatchSize, microBatchLimit, planStep } from "./step_plan.ts";
 import { createOptimizer } from "./optimizer.ts";
-import { formatDuration, Progress } from "../cli/progress.ts";
+import { formatDuration } from "./duration.ts";
 import { writeRunFiles } from "../run_folder/run_files.ts";
 import {
   type EpochProgress,
@@ -18,7 +18,7 @@ import {
   type TrainingState,
 } from "./state.ts";
 import { trainStep } from "./step.ts";
-import { type GradientHelpers, helpersFor } from "./workers/gradient_workers.ts";
+import { type GradientWorkers, workersFor } from "./workers/gradient_workers.ts";
 
 /** Seconds between reads of the device-side metrics. */
 const METRICS_READ_INTERVAL = 0.5;
@@ -49,12 +49,27 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Receives header and per-epoch lines. */
   log?: (line: string) => void;
-  /** Receives progress output. */
-  write?: (text: string) => void;
-  /** Draw the progress bar in place (a terminal). */
-  interactive?: boolean;
+  /** Receives the running figures of the epoch, a few times a second at most. */
+  onProgress?: (progress: TrainingProgress) => void;
   /** Called after every step. */
   onStep?: (state: Readonly<TrainingState>) => void;
+}
+
+/** Where the epoch in progress stands, as reported to {@link TrainOptions.onProgress}. */
+export interface TrainingProgress {
+  /** 1-based. */
+  epoch: number;
+  epochs: number;
+  /** Training examples of this epoch done so far, and in all. */
+  seen: number;
+  total: number;
+  /** Examples of this epoch done before this process started on it (a resumed epoch). */
+  seenBefore: number;
+  /** Mean loss and accuracy of the examples seen so far in the epoch. */
+  loss: number;
+  accuracy: number;
+  /** True for the epoch's last report of its training. */
+  done: boolean;
 }
 
 /** {@link TrainOptions} once the data is at hand. */
@@ -91,7 +106,7 @@ interface Plan {
   stepsPerEpoch: number;
   evalBatch: number;
   /** Workers sharing each step on the wasm backend (one per further core). */
-  helpers?: GradientHelpers;
+  workers?: GradientWorkers;
 }
 
 /** The run to train: resumed from its checkpoint, or new with `config`. */
@@ -127,15 +142,21 @@ function planLines(
   options: OpenedOptions,
 ): string[] {
   const { config } = state;
-  const parts = splitEvenly(config.batchSize, plan.microBatchLimit);
+  const { shares } = planStep({
+    batchSize: config.batchSize,
+    threads: 1 + (plan.workers?.count ?? 0),
+    microBatchLimit: plan.microBatchLimit,
+    minShare: plan.workers?.minShare,
+  });
+  const parts = shares[0].microBatches;
   const split = parts.length > 1
-    ? `, each split into ${parts.length} micro-batches of ≤${
+    ? `, each share split into ${parts.length} micro-batches of ≤${
       Math.max(...parts)
     } (device binding limit ${
       (options.backend.maxBindingBytes / 2 ** 20).toFixed(0)
     } MiB), gradients accumulated`
     : "";
-  const threads = plan.helpers ? `; each step shared by ${plan.helpers.describe()}` : "";
+  const threads = shares.length > 1 ? `; each step shared by ${plan.workers!.describe()}` : "";
   const lines = [
     `model: ${config.model} at ${config.resize}×${config.resize}, ${
       model.countParams().toLocaleString("en-US")
@@ -183,14 +204,20 @@ async function trainEpoch(
 ): Promise<boolean> {
   const { model, optimizer, state } = run;
   const { config } = state;
-  const progress = new Progress({
-    total: plan.trainSplit.count,
-    label: `epoch ${state.epoch + 1}/${config.epochs}`,
-    unit: "img",
-    initial: state.partial.seen,
-    interactive: options.interactive ?? false,
-    write: options.write ?? (() => {}),
-  });
+  const started = performance.now();
+  const elapsed = () => (performance.now() - started) / 1000;
+  const seenBefore = state.partial.seen;
+  const report = (done: boolean) =>
+    options.onProgress?.({
+      epoch: state.epoch + 1,
+      epochs: config.epochs,
+      seen: state.partial.seen,
+      total: plan.trainSplit.count,
+      seenBefore,
+      loss: state.partial.lossSum / Math.max(state.partial.seen, 1),
+      accuracy: state.partial.correct / Math.max(state.partial.seen, 1),
+      done,
+    });
   let lossSum = tf.scalar(state.partial.lossSum);
   let correct = tf.scalar(state.partial.correct, "int32");
   const secondsBefore = state.partial.seconds;
@@ -201,9 +228,9 @@ async function trainEpoch(
       ...state.partial,
       lossSum: loss[0],
       correct: right[0],
-      seconds: secondsBefore + progress.elapsed,
+      seconds: secondsBefore + elapsed(),
     };
-    lastRead = progress.elapsed;
+    lastRead = elapsed();
     // The wasm and cpu backends compute synchronously: let the event loop run (Ctrl-C).
     await new Promise((resolve) => setTimeout(resolve, 0));
   };
@@ -212,7 +239,7 @@ async function trainEpoch(
     optimizer,
     resize: config.resize,
     microBatchLimit: plan.microBatchLimit,
-    helpers: plan.helpers,
+    workers: plan.workers,
   };
   const batches = epochBatches(plan.trainSplit, {
     batchSize: config.batchSize,
@@ -237,22 +264,13 @@ async function trainEpoch(
     options.onStep?.(state);
     steps++;
     const measuring = options.backend.software && steps === 1;
-    if (progress.elapsed - lastRead >= METRICS_READ_INTERVAL || measuring) {
+    if (elapsed() - lastRead >= METRICS_READ_INTERVAL || measuring) {
       const previousRead = lastRead;
       await readPartial();
-      const { seen } = state.partial;
-      progress.update(
-        seen,
-        `loss ${(state.partial.lossSum / seen).toFixed(4)}, acc ${
-          (state.partial.correct / seen).toFixed(3)
-        }`,
-      );
+      report(false);
       const warning = measuring &&
         slowRunWarning(lastRead - previousRead, run, plan, options);
-      if (warning) {
-        progress.finish();
-        options.log?.(warning);
-      }
+      if (warning) options.log?.(warning);
     }
     if (options.signal?.aborted) {
       interrupted = true;
@@ -260,7 +278,7 @@ async function trainEpoch(
     }
   }
   await readPartial();
-  progress.finish();
+  report(true);
   tf.dispose([lossSum, correct]);
   if (interrupted) await saveCheckpoint(options.runDir, model, optimizer, state);
   return interrupted;
@@ -311,7 +329,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (!settings) throw new Error("train: give either config or resume");
   // The workers load tfjs and build their model while this thread builds its own.
   const stopStarting = new AbortController();
-  const starting = helpersFor(options.backend, {
+  const starting = workersFor(options.backend, {
     model: settings.model,
     resize: settings.resize,
     signal: stopStarting.signal,
@@ -321,7 +339,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const run = await prepare(options, settings);
     const plan = makePlan(run, opened);
     const { config } = run.state;
-    plan.helpers = await starting;
+    plan.workers = await starting;
     for (const line of planLines(run, plan, opened)) options.log?.(line);
     const stepsAtStart = run.state.step;
     while (run.state.epoch < config.epochs) {

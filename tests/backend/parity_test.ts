@@ -2,7 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import { assert, relativeError } from "../support/assert.ts";
 import { seededRandom } from "../../data/random.ts";
 import { buildModel } from "../../model/registry.ts";
-import { hasWebGPUAdapter, setupBackend } from "../../backend/setup.ts";
+import { setupBackend } from "../../backend/setup.ts";
+import { hasWebGPUAdapter } from "../../backend/webgpu/setup.ts";
 import { crossEntropySum, forward } from "../../training/forward.ts";
 
 /**

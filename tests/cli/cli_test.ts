@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../support/assert.ts";
 import { meaningfulLines, runTask, taskCommand } from "../support/cli.ts";
-import { hasRealData } from "../support/helpers.ts";
+import { hasRealData } from "../support/test_data.ts";
 const realData = hasRealData();
 
 async function expectInputError(

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../support/assert.ts";
 import { meaningfulLines, ROOT, taskArgs } from "../support/cli.ts";
-import { hasRealData } from "../support/helpers.ts";
+import { hasRealData } from "../support/test_data.ts";
 import { BUNDLE_FLAGS } from "../../compile.ts";
 
 const permissions = (task: string) => taskArgs(task).filter((arg) => arg.startsWith("--allow-"));
@@ -57,7 +57,9 @@ Deno.test({
   fn: async () => {
     const work = await Deno.makeTempDir();
     const bundle = join(work, "fashion_webgpu.js");
-    const bundled = await run(["bundle", "--minify", "--output", bundle, "fashion_webgpu.ts"], { cwd: ROOT });
+    const bundled = await run(["bundle", "--minify", "--output", bundle, "fashion_webgpu.ts"], {
+      cwd: ROOT,
+    });
     assertEquals(bundled.code, 0, bundled.text);
     const app = (...args: string[]) =>
       run(["run", ...permissions("train"), bundle, ...args], { cwd: work });

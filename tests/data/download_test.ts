@@ -5,7 +5,7 @@ import { datasetFileNames, DATASETS } from "../../data/datasets.ts";
 import { downloadFile } from "../../data/download.ts";
 import { openDataset } from "../../data/source.ts";
 import { InputError } from "../../errors.ts";
-import { writeTinyDataset } from "../support/helpers.ts";
+import { writeTinyDataset } from "../support/test_data.ts";
 
 const MNIST = DATASETS.mnist;
 

@@ -1,7 +1,7 @@
 import { assertEquals, assertRejects } from "../support/assert.ts";
 import { decodeIdx } from "../../data/idx.ts";
 import { InputError } from "../../errors.ts";
-import { encodeIdx, gzip } from "../support/helpers.ts";
+import { encodeIdx, gzip } from "../support/test_data.ts";
 
 Deno.test("decodes raw and gzipped IDX of every element type, big-endian", async () => {
   const cases = [

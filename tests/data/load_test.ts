@@ -3,8 +3,14 @@ import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { DATASETS } from "../../data/datasets.ts";
 import { loadDataset } from "../../data/load.ts";
 import { openDataset } from "../../data/source.ts";
-import { InputError } from "../../errors.ts";
-import { encodeIdx, gzip, hasRealData, REAL_DATA_DIR, writeTinyDataset } from "../support/helpers.ts";
+import { InputError, SettingError } from "../../errors.ts";
+import {
+  encodeIdx,
+  gzip,
+  hasRealData,
+  REAL_DATA_DIR,
+  writeTinyDataset,
+} from "../support/test_data.ts";
 
 const FASHION = DATASETS["fashion-mnist"];
 
@@ -31,7 +37,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "openDataset finds Debian's package when no --data-dir is given",
+  name: "openDataset finds Debian's package when no dataDir is given",
   ignore: !hasRealData(),
   fn: async () => {
     const emptyCache = await Deno.makeTempDir();
@@ -89,12 +95,12 @@ Deno.test("labels of the wrong element type are rejected", async () => {
   await expectDatasetError(dir, /t10k-labels-idx1-ubyte\.gz: labels must be .*found int32/);
 });
 
-Deno.test("--data-dir without the files names the folder and the missing files", async () => {
+Deno.test("a dataDir without the files names the folder and the missing files", async () => {
   const dir = await Deno.makeTempDir();
-  const error = await assertRejects(() => openDataset({ dataDir: dir }), InputError);
+  const error = await assertRejects(() => openDataset({ dataDir: dir }), SettingError);
   assertEquals(
     error.message,
-    `--data-dir ${dir}: missing train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz`,
+    `dataDir ${dir}: missing train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz`,
   );
   await Deno.remove(dir);
 });

@@ -4,7 +4,7 @@ import { DATASETS } from "../../data/datasets.ts";
 import { loadDataset } from "../../data/load.ts";
 import { bilinearWeights, resizeBatch } from "../../data/resize.ts";
 import { gatherBatch } from "../../data/batches.ts";
-import { hasRealData, REAL_DATA_DIR } from "../support/helpers.ts";
+import { hasRealData, REAL_DATA_DIR } from "../support/test_data.ts";
 import { testOnBackends } from "../support/backends.ts";
 
 interface ResizeReference {

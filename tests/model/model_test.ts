@@ -3,7 +3,7 @@ import { alexnetFeatureSide } from "../../model/alexnet.ts";
 import { buildModel } from "../../model/registry.ts";
 import { formatSummary, summarizeModel } from "../../model/summary.ts";
 import { setupBackend } from "../../backend/setup.ts";
-import { InputError } from "../../errors.ts";
+import { SettingError } from "../../errors.ts";
 
 await setupBackend("cpu");
 
@@ -36,12 +36,13 @@ Deno.test("AlexNet follows the resize: 1×1×256 features from 67 to 98, refused
   assertEquals(small.outputShape, [null, 10]);
   assertEquals(small.countParams(), 46_764_746 - 256 * 24 * 4096);
   small.dispose();
-  const error = assertThrows(() => buildModel("alexnet", { resize: 50, seed: 0 }), InputError);
+  const error = assertThrows(() => buildModel("alexnet", { resize: 50, seed: 0 }), SettingError);
+  assertEquals([error.setting, error.value], ["resize", 50]);
   assert(
-    error.message.startsWith("--resize 50: alexnet needs inputs of at least 67×67"),
+    error.message.startsWith("resize 50: alexnet needs inputs of at least 67×67"),
     error.message,
   );
-  assertThrows(() => buildModel("lenet", { resize: 224, seed: 0 }), InputError);
+  assertThrows(() => buildModel("lenet", { resize: 224, seed: 0 }), SettingError);
 });
 
 Deno.test("LeNet and its ReLU variant: 28×28 in, 61,706 parameters, book's activations and pooling", () => {

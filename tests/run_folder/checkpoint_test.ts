@@ -5,11 +5,15 @@ import { DATASETS } from "../../data/datasets.ts";
 import { type Dataset, loadDataset } from "../../data/load.ts";
 import { resizeBatch } from "../../data/resize.ts";
 import { InputError } from "../../errors.ts";
-import { findCheckpoint, loadCheckpoint, loadCheckpointModel } from "../../run_folder/checkpoint.ts";
+import {
+  findCheckpoint,
+  loadCheckpoint,
+  loadCheckpointModel,
+} from "../../run_folder/checkpoint.ts";
 import type { TrainConfig } from "../../training/state.ts";
 import { train } from "../../training/train.ts";
 import { autoBackend } from "../support/backends.ts";
-import { hasRealData, REAL_DATA_DIR, serveDirectory } from "../support/helpers.ts";
+import { hasRealData, REAL_DATA_DIR, serveDirectory } from "../support/test_data.ts";
 
 const dataset: Dataset | undefined = hasRealData()
   ? await loadDataset(DATASETS["fashion-mnist"], REAL_DATA_DIR)

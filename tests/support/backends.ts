@@ -1,4 +1,5 @@
-import { type BackendInfo, hasWebGPUAdapter, setupBackend } from "../../backend/setup.ts";
+import { type BackendInfo, setupBackend } from "../../backend/setup.ts";
+import { hasWebGPUAdapter } from "../../backend/webgpu/setup.ts";
 
 const webgpuAvailable = await hasWebGPUAdapter();
 if (!webgpuAvailable) {

@@ -3,7 +3,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { seededRandom } from "../../data/random.ts";
 import { setupBackend } from "../../backend/setup.ts";
 import { releaseGradientsEarly } from "../../training/backprop_release.ts";
-import { uniformTensor } from "../support/helpers.ts";
+import { uniformTensor } from "../support/test_data.ts";
 
 const LAYERS = 6;
 const ROWS = 64;

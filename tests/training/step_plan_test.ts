@@ -1,7 +1,12 @@
 import { assertEquals } from "../support/assert.ts";
 import { buildModel } from "../../model/registry.ts";
 import { setupBackend } from "../../backend/setup.ts";
-import { largestActivationBytes, microBatchLimit, splitEvenly } from "../../training/step_plan.ts";
+import {
+  largestActivationBytes,
+  microBatchLimit,
+  planStep,
+  splitEvenly,
+} from "../../training/step_plan.ts";
 
 await setupBackend("cpu");
 
@@ -20,4 +25,33 @@ Deno.test("splitEvenly: as few parts as the limit allows, sizes differing by at 
   assertEquals(splitEvenly(8, 3), [3, 3, 2]);
   assertEquals(splitEvenly(5, 100), [5]);
   assertEquals(splitEvenly(1, 1), [1]);
+});
+
+Deno.test("planStep: even shares of at least minShare, one per thread, each cut to the limit", () => {
+  const shape = (plan: ReturnType<typeof planStep>) =>
+    plan.shares.map(({ offset, count, microBatches }) => [offset, count, microBatches]);
+  assertEquals(shape(planStep({ batchSize: 128, threads: 2, microBatchLimit: 239 })), [
+    [0, 64, [64]],
+    [64, 64, [64]],
+  ]);
+  // 2 threads but a batch of 20: one share (16 is the fewest examples worth a share).
+  assertEquals(shape(planStep({ batchSize: 20, threads: 2, microBatchLimit: 239 })), [
+    [0, 20, [20]],
+  ]);
+  assertEquals(shape(planStep({ batchSize: 8, threads: 2, microBatchLimit: 3, minShare: 1 })), [
+    [0, 4, [2, 2]],
+    [4, 4, [2, 2]],
+  ]);
+  assertEquals(shape(planStep({ batchSize: 128, threads: 8, microBatchLimit: 119 })), [
+    [0, 16, [16]],
+    [16, 16, [16]],
+    [32, 16, [16]],
+    [48, 16, [16]],
+    [64, 16, [16]],
+    [80, 16, [16]],
+    [96, 16, [16]],
+    [112, 16, [16]],
+  ]);
+  // The last, partial batch of an epoch: 96 examples on 8 threads.
+  assertEquals(planStep({ batchSize: 96, threads: 8, microBatchLimit: 119 }).shares.length, 6);
 });

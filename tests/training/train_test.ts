@@ -4,15 +4,16 @@ import { gatherBatch } from "../../data/batches.ts";
 import { DATASETS } from "../../data/datasets.ts";
 import { type Dataset, loadDataset } from "../../data/load.ts";
 import { buildModel } from "../../model/registry.ts";
-import { hasWebGPUAdapter, setupBackend } from "../../backend/setup.ts";
+import { setupBackend } from "../../backend/setup.ts";
+import { hasWebGPUAdapter } from "../../backend/webgpu/setup.ts";
 import { crossEntropySum, forward } from "../../training/forward.ts";
 import { resizeBatch } from "../../data/resize.ts";
 import { createOptimizer } from "../../training/optimizer.ts";
 import { trainStep } from "../../training/step.ts";
-import { GradientHelpers } from "../../training/workers/gradient_workers.ts";
+import { GradientWorkers } from "../../training/workers/gradient_workers.ts";
 import { train } from "../../training/train.ts";
 import type { TrainConfig } from "../../training/state.ts";
-import { hasRealData, REAL_DATA_DIR } from "../support/helpers.ts";
+import { hasRealData, REAL_DATA_DIR } from "../support/test_data.ts";
 
 const noAdapter = !(await hasWebGPUAdapter());
 const dataset: Dataset | undefined = hasRealData()
@@ -122,20 +123,20 @@ for (const backend of BACKENDS) {
     fn: async () => {
       await setupBackend(backend);
       const batch = gatherBatch(dataset!.train, [10, 11, 12, 13, 14, 15, 16, 17]);
-      const helpers = backend === "wasm"
-        ? await GradientHelpers.start({
+      const workers = backend === "wasm"
+        ? await GradientWorkers.start({
           model: "alexnet",
           resize: 67,
           count: 1,
           minShare: 1,
         })
         : undefined;
-      assert(backend !== "wasm" || helpers !== undefined, "the gradient worker did not start");
+      assert(backend !== "wasm" || workers !== undefined, "the gradient worker did not start");
       const variants = [{ microBatchLimit: 8 }, { microBatchLimit: 3 }, {
         microBatchLimit: 8,
-        helpers,
+        workers,
       }]
-        .filter((variant) => !("helpers" in variant) || variant.helpers);
+        .filter((variant) => !("workers" in variant) || variant.workers);
       const gradients: Float32Array[][] = [];
       for (const variant of variants) {
         const model = buildModel("alexnet", { resize: 67, seed: 1 });
@@ -152,7 +153,7 @@ for (const backend of BACKENDS) {
         tf.dispose([result.lossSum, result.correct, ...captured]);
         model.dispose();
       }
-      helpers?.close();
+      workers?.close();
       const [full, ...others] = gradients;
       full.forEach((gradient, i) => {
         assert(gradient.some((g) => g !== 0), `gradient ${i} is zero`);
@@ -173,8 +174,8 @@ Deno.test({
     const losses: number[][] = [];
     for (const backend of ["cpu", "wasm"] as const) {
       await setupBackend(backend);
-      const helpers = backend === "wasm"
-        ? await GradientHelpers.start({
+      const workers = backend === "wasm"
+        ? await GradientWorkers.start({
           model: "lenet-relu",
           resize: 28,
           count: 1,
@@ -187,7 +188,7 @@ Deno.test({
         optimizer: createOptimizer("adam", 0.001),
         resize: 28,
         microBatchLimit: 32,
-        helpers,
+        workers,
       };
       const curve: number[] = [];
       for (let step = 0; step < 6; step++) {
@@ -196,7 +197,7 @@ Deno.test({
         curve.push((await result.lossSum.data())[0] / 32);
         tf.dispose([result.lossSum, result.correct]);
       }
-      helpers?.close();
+      workers?.close();
       model.dispose();
       losses.push(curve);
     }

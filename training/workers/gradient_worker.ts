@@ -1,25 +1,25 @@
 /**
- * Worker entry of {@link GradientHelpers}: holds a copy of the model on its
+ * Worker entry of `GradientWorkers`: holds a copy of the model on its
  * own wasm backend (one more CPU core) and returns the gradients of the
  * share of each batch it is sent. It serves only in a thread started with
- * the helpers' name, so that a bundle, which carries it, can be its own
+ * the workers' name, so that a bundle, which carries it, can be its own
  * worker.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { buildModel } from "../../model/registry.ts";
-import { setupBackend } from "../../backend/setup.ts";
+import { setupWasm } from "../../backend/wasm/setup.ts";
 import { copyFloats, heapViews, type WasmHeap } from "../../backend/wasm/heap.ts";
-import type { HelperReply, HelperRequest } from "./gradient_workers.ts";
+import type { WorkerReply, WorkerRequest } from "./messages.ts";
 import { sharedFloats } from "./shared_floats.ts";
-import { partGradients, trainableVariables } from "../step.ts";
+import { partGradients, trainableVariables } from "../gradients.ts";
 import { isGradientWorker } from "./worker_role.ts";
 
 /** The worker's global scope (Deno types `self` as a window). */
 const scope = self as unknown as {
-  onmessage: (event: MessageEvent<HelperRequest>) => void;
-  postMessage: (message: HelperReply) => void;
+  onmessage: (event: MessageEvent<WorkerRequest>) => void;
+  postMessage: (message: WorkerReply) => void;
 };
 
 let context: { model: tf.Sequential; resize: number; weightsSeen: boolean } | undefined;
@@ -46,9 +46,9 @@ function setWeights(variables: tf.Variable[], weights: Float32Array[]): void {
   });
 }
 
-async function handle(request: HelperRequest): Promise<HelperReply> {
+async function handle(request: WorkerRequest): Promise<WorkerReply> {
   if (request.kind === "init") {
-    await setupBackend("wasm");
+    await setupWasm();
     const model = buildModel(request.model, { resize: request.resize, seed: null });
     context = { model, resize: request.resize, weightsSeen: false };
     const sizes = trainableVariables(model).map((variable) => variable.size);
@@ -61,11 +61,7 @@ async function handle(request: HelperRequest): Promise<HelperReply> {
     return { kind: "ready", buffers: { gradients, weights } };
   }
   setWeights(trainableVariables(context!.model), request.weights);
-  const part = partGradients(
-    { ...context!, microBatchLimit: request.microBatchLimit },
-    request.part,
-    request.dropout,
-  );
+  const part = partGradients(context!, request.part, request);
   await Promise.all(part.gradients.map((g, i) => copyFloats(g, request.gradients[i])));
   const [scaledLoss, correct] = await Promise.all([part.scaledLoss.data(), part.correct.data()]);
   tf.dispose([...part.gradients, part.scaledLoss, part.correct]);

@@ -1,15 +1,15 @@
 /**
- * Whether this thread is a gradient helper. A bundle (or compiled binary)
- * holds one file of code, so its helpers are started from that same file;
- * the name tells its code to serve as a helper instead of running the CLI.
+ * Whether this thread is a gradient worker. A bundle (or compiled binary)
+ * holds one file of code, so its workers are started from that same file;
+ * the name tells its code to serve as a worker instead of running the CLI.
  *
  * @module
  */
 
-/** The name helper workers are started with. */
-export const GRADIENT_WORKER_NAME = "fashion-webgpu-gradient-helper";
+/** The name gradient workers are started with. */
+export const GRADIENT_WORKER_NAME = "fashion-webgpu-gradient-worker";
 
-/** True inside a gradient helper worker. */
+/** True inside a gradient worker. */
 export function isGradientWorker(): boolean {
   return (globalThis as { name?: string }).name === GRADIENT_WORKER_NAME;
 }

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, relativeError } from "../../support/assert.ts";
 import { seededRandom } from "../../../data/random.ts";
-import { uniformTensor } from "../../support/helpers.ts";
+import { uniformTensor } from "../../support/test_data.ts";
 import { setupBackend } from "../../../backend/setup.ts";
 import type { WasmHeap } from "../../../backend/wasm/heap.ts";
 

@@ -4,7 +4,7 @@ import { seededRandom } from "../../../data/random.ts";
 import { setupBackend } from "../../../backend/setup.ts";
 import { reductionSplit } from "../../../backend/webgpu/conv_filter_gradient.ts";
 import { hasAdapter } from "../../support/backends.ts";
-import { uniformTensor } from "../../support/helpers.ts";
+import { uniformTensor } from "../../support/test_data.ts";
 
 type Case = {
   x: [number, number, number, number];

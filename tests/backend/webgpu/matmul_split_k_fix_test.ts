@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, relativeError } from "../../support/assert.ts";
 import { seededRandom } from "../../../data/random.ts";
-import { hasWebGPUAdapter, setupBackend } from "../../../backend/setup.ts";
+import { setupBackend } from "../../../backend/setup.ts";
+import { hasWebGPUAdapter } from "../../../backend/webgpu/setup.ts";
 
 const noAdapter = !(await hasWebGPUAdapter());
 

@@ -1,0 +1,43 @@
+/**
+ * Flags that several commands take, declared once.
+ *
+ * @module
+ */
+import { BACKEND_CHOICES } from "../backend/setup.ts";
+import { MODEL_NAMES } from "../model/registry.ts";
+import { choiceFlag, integerFlag, textFlag } from "./flags.ts";
+
+/** `--model`. */
+export const MODEL_FLAG = choiceFlag({
+  help: MODEL_NAMES.join(", "),
+  choices: MODEL_NAMES,
+  default: "alexnet",
+  fixedOnResume: true,
+});
+
+/** `--resize`: the input side; its default is the model's own. */
+export const RESIZE_FLAG = integerFlag({
+  help: "input side (default 224 for alexnet, 28 for lenet; alexnet needs ≥ 67)",
+  fixedOnResume: true,
+});
+
+/** `--batch`: examples per optimisation step. */
+export const BATCH_FLAG = integerFlag({
+  help: "examples per optimisation step",
+  default: 128,
+  fixedOnResume: true,
+});
+
+/** `--backend`. */
+export const BACKEND_FLAG = choiceFlag({
+  help: "what to compute on: auto (webgpu on a hardware GPU, else wasm), webgpu, wasm, cpu",
+  choices: BACKEND_CHOICES,
+  default: "auto",
+});
+
+/** `--data-dir`. */
+export const DATA_DIR_FLAG = textFlag({
+  placeholder: "DIR",
+  help:
+    "folder holding the dataset's four .gz files\n(default: the cache, then /usr/share/datasets)",
+});
