@@ -22,7 +22,8 @@ import { evaluationBatchSize } from "./training/step_plan.ts";
 const FLAGS = {
   limit: integerFlag({ help: "evaluate on the first N test images only" }),
   batch: integerFlag({
-    help: "images per forward pass (default: as large as the device allows, at most 256)",
+    help: "images per forward pass",
+    defaultText: "as many as the device allows, at most 256",
   }),
   "data-dir": DATA_DIR_FLAG,
   backend: BACKEND_FLAG,

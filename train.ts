@@ -53,7 +53,7 @@ const FLAGS = {
     default: "adam",
     fixedOnResume: true,
   }),
-  epochs: integerFlag({ help: "epochs (on --resume: extends the run to N)", defaultText: "5" }),
+  epochs: integerFlag({ help: "epochs; with --resume, extends the run to N", defaultText: "5" }),
   seed: integerFlag({
     help: "seed of weights, shuffling and dropout",
     min: 0,

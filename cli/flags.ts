@@ -194,7 +194,7 @@ export function parseCommandLine<F extends FlagTable>(
   return { values: values as FlagValues<F>, given, positionals: parsed.positionals };
 }
 
-/** The help lines of a flag table: `--name VALUE  help (default X)`, aligned. */
+/** The help lines of a flag table: `--name VALUE  help (default: X)`, aligned. */
 export function flagHelp(flags: FlagTable): string {
   const heads = Object.entries(flags).map(([name, flag]) =>
     `--${name}${flag.placeholder ? ` ${flag.placeholder}` : ""}`
@@ -203,7 +203,7 @@ export function flagHelp(flags: FlagTable): string {
   return Object.values(flags).map((flag, i) => {
     const shown = flag.defaultText ?? (flag.default === undefined ? "" : String(flag.default));
     const [first, ...more] = flag.help.split("\n");
-    const lines = [`  ${heads[i].padEnd(width)}${first}${shown ? ` (default ${shown})` : ""}`];
+    const lines = [`  ${heads[i].padEnd(width)}${first}${shown ? ` (default: ${shown})` : ""}`];
     for (const line of more) lines.push(`  ${"".padEnd(width)}${line}`);
     return lines.join("\n");
   }).join("\n");

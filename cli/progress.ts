@@ -12,6 +12,8 @@ export interface ProgressOptions {
   interactive: boolean;
   /** Units already done before this display started (a resumed epoch): they count for the percentage, not the rate. */
   initial?: number;
+  /** Seconds the work has already run when the display starts. */
+  elapsed?: number;
   /** Seconds between plain lines when not interactive. */
   lineInterval?: number;
   write: (text: string) => void;
@@ -29,6 +31,7 @@ export class Progress {
 
   constructor(options: ProgressOptions) {
     this.#options = options;
+    this.#start -= (options.elapsed ?? 0) * 1000;
   }
 
   /** Seconds since this progress display started. */
@@ -103,6 +106,7 @@ export function trainingDisplay(
             label: `epoch ${progress.epoch}/${progress.epochs}`,
             unit: "img",
             initial: progress.seenBefore,
+            elapsed: progress.seconds,
             interactive: options.interactive,
             write: options.write,
           }),

@@ -17,7 +17,8 @@ export const MODEL_FLAG = choiceFlag({
 
 /** `--resize`: the input side; its default is the model's own. */
 export const RESIZE_FLAG = integerFlag({
-  help: "input side (default 224 for alexnet, 28 for lenet; alexnet needs ≥ 67)",
+  help: "input side; alexnet needs at least 67",
+  defaultText: "224 for alexnet, 28 for lenet",
   fixedOnResume: true,
 });
 
@@ -30,7 +31,7 @@ export const BATCH_FLAG = integerFlag({
 
 /** `--backend`. */
 export const BACKEND_FLAG = choiceFlag({
-  help: "what to compute on: auto (webgpu on a hardware GPU, else wasm), webgpu, wasm, cpu",
+  help: "auto, webgpu, wasm or cpu; auto picks webgpu on a hardware GPU, else wasm",
   choices: BACKEND_CHOICES,
   default: "auto",
 });
@@ -38,6 +39,6 @@ export const BACKEND_FLAG = choiceFlag({
 /** `--data-dir`. */
 export const DATA_DIR_FLAG = textFlag({
   placeholder: "DIR",
-  help:
-    "folder holding the dataset's four .gz files\n(default: the cache, then /usr/share/datasets)",
+  help: "folder holding the dataset's four .gz files",
+  defaultText: "the cache, then /usr/share/datasets",
 });

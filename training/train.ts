@@ -65,6 +65,8 @@ export interface TrainingProgress {
   total: number;
   /** Examples of this epoch done before this process started on it (a resumed epoch). */
   seenBefore: number;
+  /** Seconds this process has trained on the epoch. */
+  seconds: number;
   /** Mean loss and accuracy of the examples seen so far in the epoch. */
   loss: number;
   accuracy: number;
@@ -214,6 +216,7 @@ async function trainEpoch(
       seen: state.partial.seen,
       total: plan.trainSplit.count,
       seenBefore,
+      seconds: elapsed(),
       loss: state.partial.lossSum / Math.max(state.partial.seen, 1),
       accuracy: state.partial.correct / Math.max(state.partial.seen, 1),
       done,
