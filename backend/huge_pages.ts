@@ -3,8 +3,8 @@
  * huge pages, `madvise(MADV_HUGEPAGE)`). Where the kernel sets them to
  * "madvise" (Debian's and Ubuntu's default), the wasm heap is otherwise
  * touched 4 KiB at a time, and each first touch is a page fault: about
- * 200,000 per thread on AlexNet's first step at 224, which cost about
- * 11 µs each on the 2-core VM this was measured on.
+ * 200,000 per thread on AlexNet's first step at 224, and page faults are
+ * slow on virtual machines (see docs/troubleshooting.md).
  *
  * Calling libc needs Deno's whole FFI permission (`--allow-ffi`): an
  * allow-list of library paths lets a library open but not its functions be

@@ -37,8 +37,8 @@ export function isGzip(bytes: Uint8Array): boolean {
 /**
  * Decompresses gzip bytes with the runtime's `DecompressionStream`, fed the
  * whole input at once: it then returns one chunk, where a `Blob`'s stream
- * feeds it in small pieces (Fashion-MNIST's training images: 0.5 s against
- * 0.7 s). A truncated or corrupt stream is an `InputError` naming `source`.
+ * feeds it in small pieces, which is slower. A truncated or corrupt stream
+ * is an `InputError` naming `source`.
  */
 export async function gunzip(
   bytes: Uint8Array,

@@ -14,7 +14,8 @@ export interface ConvGeometry {
  * layer (64 examples), about 300 MB over its five. Without
  * `inputGradient` (a network's first layer, whose input is the images) no
  * gradient flows to x: tfjs skips gradients nobody asked for, but an op's
- * own gradient computes all it returns (AlexNet's would take 4 s a step).
+ * own gradient computes all it returns (for AlexNet's first layer, about as
+ * long as the rest of the backward pass).
  */
 export function convBiasRelu(
   x: tf.Tensor4D,
@@ -37,8 +38,8 @@ export function convBiasRelu(
       value: output,
       // In a tidy: tfjs runs an op's own gradient outside any, so its
       // temporaries (the ReLU mask, the masked gradient) would live until the
-      // whole backward pass ends (AlexNet at 64 examples: the tensors' peak
-      // 1055 MiB instead of 874 MiB).
+      // whole backward pass ends (they raised AlexNet's peak of live tensors
+      // by a fifth).
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
         tf.tidy(() => {
           const [savedInput, savedWeights, savedOutput] = saved;

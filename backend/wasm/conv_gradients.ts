@@ -83,8 +83,8 @@ const PATCH_FLOATS = 2 ** 21;
 /**
  * Fewest output channels for which the im2col product beats the
  * batch-as-channels convolution: XNNPACK's product is slow with few rows
- * (LeNet's 6 and 16 output channels: an epoch of the quick recipe took 19 s
- * instead of 10 s by im2col).
+ * (with LeNet's 6 and 16 output channels, im2col made the quick recipe's
+ * epoch twice as long).
  */
 const IM2COL_MIN_OUT_CHANNELS = 64;
 

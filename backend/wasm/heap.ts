@@ -36,7 +36,7 @@ export function heapViews(heap: WasmHeap, tensors: tf.TensorInfo[]): Float32Arra
  * A float32 tensor of `shape` whose values `fill` writes. On the wasm
  * backend it writes straight into the tensor's memory in the heap: no
  * intermediate array, whose fresh pages cost as much again (AlexNet's 187 MB
- * of initial weights: about 0.5 s on a VM). Elsewhere it fills an array
+ * of initial weights). Elsewhere it fills an array
  * that becomes the tensor.
  */
 export function filledTensor(shape: number[], fill: (values: Float32Array) => void): tf.Tensor {

@@ -16,8 +16,7 @@ let originalMaxPoolGrad: tf.KernelFunc | undefined;
  * JavaScript pass over the wasm heap: each window's gradient goes to the
  * first input, in row-major order, equal to the window's maximum (the
  * pooling's output), as on tfjs's CPU backend. tfjs's wasm kernel takes
- * three times as long (AlexNet's three pools at 224, 64 examples: 0.9 s
- * against 0.3 s) and sends the gradient of tied windows, common after a
+ * three times as long and sends the gradient of tied windows, common after a
  * ReLU, to other inputs than the CPU backend does. Other types than
  * float32 keep tfjs's kernel.
  */

@@ -27,8 +27,7 @@ let context: { model: tf.Sequential; resize: number; weightsSeen: boolean } | un
 /**
  * Sets the model's weights to a step's. For the first step, when no kernel
  * has seen them yet, they are written in place into the memory the
- * initial zeros already hold (AlexNet: 0.4 s less on the first step, no
- * fresh pages). Later steps assign fresh tensors: tfjs's wasm kernels keep
+ * initial zeros already hold (no fresh pages on the first step). Later steps assign fresh tensors: tfjs's wasm kernels keep
  * XNNPACK operators, with the weights packed, for as long as a weight
  * tensor lives, and would not see values changed in place.
  */

@@ -43,9 +43,9 @@ export type WeightsPlace = "own" | "gradients" | "none";
 
 /**
  * A worker's shared memory, made and first written by the worker while it
- * starts (fresh pages cost about 11 µs each on a VM: AlexNet's weights and
- * gradients, 374 MB, once took 1.5 s of the first step), in the order of
- * the model's trainable weights.
+ * starts, so that the first step does not pay for its fresh pages (AlexNet's
+ * weights and gradients: 374 MB), in the order of the model's trainable
+ * weights.
  */
 export interface SharedBuffers {
   /** Where the worker writes its gradients. */

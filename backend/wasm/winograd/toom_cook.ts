@@ -86,8 +86,7 @@ type Pass = (
 /**
  * `matrix`'s pass compiled to JavaScript with its entries as constants
  * (zeros left out, ±1 without a product): a loop over the entries took
- * five times as long (F(4×4, 5×5)'s input transform of conv2 at 64
- * examples: 343 ms against 64 ms for F(2×2, 5×5) written out by hand).
+ * five times as long as the transforms written out by hand.
  */
 function compilePass(matrix: number[][]): Pass {
   const used = usedColumns(matrix);
