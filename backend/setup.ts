@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendInfo, BackendName } from "./backend_info.ts";
+import { registerDropoutMask } from "./dropout_mask.ts";
 import { setupWasm } from "./wasm/setup.ts";
 import { setupWebGPU } from "./webgpu/setup.ts";
 
@@ -25,6 +26,7 @@ export async function fastestBackend(): Promise<BackendName> {
 /** Makes the chosen backend active (`auto`: the fastest this machine has) and describes it. */
 export async function setupBackend(choice: BackendChoice): Promise<BackendInfo> {
   tf.enableProdMode();
+  registerDropoutMask();
   const name = choice === "auto" ? await fastestBackend() : choice;
   if (name === "webgpu") return await setupWebGPU();
   if (name === "wasm") return await setupWasm();

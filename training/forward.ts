@@ -1,12 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
+import { DROPOUT_MASK, type DropoutMaskAttrs } from "../backend/dropout_mask.ts";
 import { mixSeed } from "../data/random.ts";
 import { NUM_CLASSES } from "../data/load.ts";
 import { convBiasRelu, type ConvGeometry } from "./conv_bias_relu.ts";
 
 /**
  * Where a micro-batch sits in its full batch, and the seed of that batch's
- * dropout masks: the masks are drawn for the whole batch and sliced, so
- * splitting a batch never changes which units are dropped.
+ * dropout masks: a mask's elements are drawn by their place in the whole
+ * batch, so splitting a batch never changes which units are dropped.
  */
 export interface DropoutPlan {
   seed: number;
@@ -14,22 +15,20 @@ export interface DropoutPlan {
   offset: number;
 }
 
+/** The inverted-dropout mask of one layer's activations (see `dropout_mask.ts`). */
 function dropoutMask(
   shape: number[],
   rate: number,
   plan: DropoutPlan,
   layerIndex: number,
 ): tf.Tensor {
-  const [rows, ...features] = shape;
-  const uniform = tf.randomUniform(
-    [plan.batchSize, ...features],
-    0,
-    1,
-    "float32",
-    mixSeed(plan.seed, layerIndex),
-  );
-  const rowsOfThisPart = uniform.slice(plan.offset, rows);
-  return tf.greaterEqual(rowsOfThisPart, rate).toFloat().mul(1 / (1 - rate));
+  const attrs: DropoutMaskAttrs = {
+    shape,
+    seed: mixSeed(plan.seed, layerIndex),
+    offset: plan.offset,
+    rate,
+  };
+  return tf.engine().runKernel(DROPOUT_MASK, {}, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
 /** The geometry of a Conv2D layer that adds a bias and applies ReLU (NHWC, no dilation), else undefined. */

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { OptimizerName } from "./state.ts";
-import { fusedAdamUpdate } from "../backend/wasm/adam.ts";
+import { fusedAdamUpdate } from "../backend/adam_update.ts";
 
 /** The optimizer names accepted by `--optimizer`. */
 export const OPTIMIZER_NAMES: OptimizerName[] = ["adam", "sgd"];
@@ -25,12 +25,12 @@ type AdamState = BetaPowers & {
  * the stock `setWeights` recomputes them with `pow`, which rounds
  * differently from the running product, so a resumed run would drift from
  * an uninterrupted one (measured: 5e-5 of the largest weight after 20 steps).
- * On the wasm backend its update is one pass over memory (`fusedAdamUpdate`),
- * with the same values.
+ * On wasm and WebGPU its update takes one to three passes over memory
+ * (`fusedAdamUpdate`), with the same formulas.
  */
 class ResumableAdam extends tf.AdamOptimizer {
   override applyGradients(gradients: Gradients): void {
-    const stock = Array.isArray(gradients) || tf.getBackend() !== "wasm" ||
+    const stock = Array.isArray(gradients) ||
       Object.values(gradients).some((gradient) => gradient == null);
     if (stock) return super.applyGradients(gradients);
     const names = Object.keys(gradients);

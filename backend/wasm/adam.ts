@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import type { AdamParameter, AdamStep } from "../adam_update.ts";
 import { heapFloats, heapViews, type WasmHeap } from "./heap.ts";
 import {
   addressOf,
@@ -11,24 +12,6 @@ import {
   V128,
   vectorLoop,
 } from "./simd_module.ts";
-
-/** One parameter's tensors in an Adam step. */
-export interface AdamParameter {
-  value: tf.Variable;
-  gradient: tf.Tensor;
-  firstMoment: tf.Tensor;
-  secondMoment: tf.Tensor;
-}
-
-/** Adam's settings, and the optimizer's scalars β₁ᵗ and β₂ᵗ of this step. */
-export interface AdamStep {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  beta1Power: tf.Tensor;
-  beta2Power: tf.Tensor;
-}
 
 const f32 = Math.fround;
 
@@ -75,7 +58,7 @@ function movingAverage(
 /**
  * Adam's element-wise update in WebAssembly SIMD, four floats at a time on
  * the heap's bytes [0, BYTES) from each offset: the same float32
- * operations in the same order as the loop in {@link fusedAdamUpdate}
+ * operations in the same order as the loop in {@link wasmAdamUpdate}
  * (WebAssembly rounds each one to float32 and never fuses them), so the
  * values are the same, about eight times as fast as the loop. The loop
  * does the last few floats of each parameter.
@@ -146,12 +129,10 @@ type AdamKernel = (
  * tensor shares it (no fresh 187 MB on AlexNet's first step; afterwards the
  * gradient tensor holds the new values), otherwise a fresh tensor's.
  *
- * Returns false, having changed nothing, unless the wasm backend is active,
- * every tensor is float32 (β powers included) and each moment owns its memory (another tensor
+ * Returns false, having changed nothing, unless every tensor is float32 (β powers included) and each moment owns its memory (another tensor
  * sharing it would see the writes).
  */
-export function fusedAdamUpdate(parameters: AdamParameter[], step: AdamStep): boolean {
-  if (tf.getBackend() !== "wasm") return false;
+export function wasmAdamUpdate(parameters: AdamParameter[], step: AdamStep): boolean {
   const heap = tf.backend() as unknown as WasmHeap;
   const owned = (t: tf.Tensor) => t.dtype === "float32" && heap.refCount(t.dataId) === 1;
   const usable = step.beta1Power.dtype === "float32" && step.beta2Power.dtype === "float32" &&

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { convGradientInfo } from "../conv_info.ts";
+import { inputGradientByConvolution, inputGradientPads } from "../conv_input_gradient.ts";
 import { overrideKernel } from "../kernel_override.ts";
 import { patchRows } from "./layout/im2col.ts";
 import { transposeInto } from "./layout/transpose.ts";
@@ -176,34 +177,21 @@ let stridedInputGradient: tf.KernelFunc | undefined;
 
 /**
  * The input gradient of a stride-1 2-D convolution (NHWC) on the wasm
- * backend as the forward convolution run by XNNPACK: dy convolved with the
- * filter turned by 180° and with its channels swapped, padded by
- * (filter size − 1 − padding) on each side. tfjs's own kernel, a plain
- * loop about ten times slower, still serves strided convolutions.
+ * backend as the forward convolution run by XNNPACK (see
+ * `inputGradientByConvolution`). tfjs's own kernel, a plain loop about ten
+ * times slower, still serves strided convolutions.
  */
 function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
   const { inputs, backend, attrs } = args;
   const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const info = convGradientInfo(attrs.inputShape as number[], filter.shape, attrs);
-  const { padInfo, filterHeight, filterWidth } = info;
-  const pads = [
-    filterHeight - 1 - padInfo.top,
-    filterHeight - 1 - padInfo.bottom,
-    filterWidth - 1 - padInfo.left,
-    filterWidth - 1 - padInfo.right,
-  ];
-  if (info.strideHeight !== 1 || info.strideWidth !== 1 || pads.some((p) => p < 0)) {
+  const pads = inputGradientPads(
+    convGradientInfo(attrs.inputShape as number[], filter.shape, attrs),
+  );
+  if (pads === undefined) {
     return stridedInputGradient!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
   const work = new WasmWorkspace(backend);
-  const turned = work.run("Reverse", { x: filter }, { dims: [0, 1] });
-  const swapped = work.run("Transpose", { x: turned }, { perm: [0, 1, 3, 2] });
-  const gradient = work.run("Conv2D", { x: dy, filter: swapped }, {
-    strides: [1, 1],
-    pad: [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]],
-    dataFormat: "NHWC",
-    dilations: [1, 1],
-  });
+  const gradient = inputGradientByConvolution(work, dy, filter, pads);
   work.release(gradient);
   return gradient;
 }

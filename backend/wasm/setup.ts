@@ -4,6 +4,7 @@ import wasmSimdBinary from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm
   type: "bytes",
 };
 import type { BackendInfo } from "../backend_info.ts";
+import { registerDropoutMask } from "../dropout_mask.ts";
 import { adviseHugePages } from "../huge_pages.ts";
 import { registerWasmConvGradients } from "./conv_gradients.ts";
 import type { WasmHeap } from "./heap.ts";
@@ -50,6 +51,7 @@ export async function setupWasm(): Promise<BackendInfo> {
       true,
     );
   }
+  registerDropoutMask();
   registerWasmConvGradients();
   registerWasmIdentity();
   registerWasmMatMul();

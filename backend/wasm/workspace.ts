@@ -1,22 +1,23 @@
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
+import { KernelWorkspace } from "../kernel_workspace.ts";
 import { heapViews, type WasmHeap } from "./heap.ts";
 
 /**
  * Scratch tensors on the wasm heap for one kernel call, and XNNPACK's matrix
  * product on them. Every temporary is freed by `release`.
  */
-export class WasmWorkspace {
+export class WasmWorkspace extends KernelWorkspace {
   readonly heap: WasmHeap;
-  private readonly temporaries: tf.TensorInfo[] = [];
 
-  constructor(readonly backend: tf.KernelBackend) {
+  constructor(backend: tf.KernelBackend) {
+    super(backend, "wasm");
     this.heap = backend as unknown as WasmHeap;
   }
 
   /** A temporary float32 tensor of `shape` (its memory is not cleared). */
   temporary(shape: number[]): tf.TensorInfo {
     const tensor = this.heap.makeOutput(shape, "float32");
-    this.temporaries.push(tensor);
+    this.adopt(tensor);
     return tensor;
   }
 
@@ -28,23 +29,6 @@ export class WasmWorkspace {
   /** Float32 views of `tensors` (see `heapViews`: take them after the last allocation). */
   views(tensors: tf.TensorInfo[]): Float32Array[] {
     return heapViews(this.heap, tensors);
-  }
-
-  /**
-   * Runs the wasm backend's own kernel `name` directly (no tape, no engine
-   * bookkeeping); its output is a temporary.
-   */
-  run(name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): tf.TensorInfo {
-    const kernel = tf.getKernel(name, "wasm");
-    if (kernel === undefined) throw new Error(`the wasm backend has no ${name} kernel`);
-    const result = kernel.kernelFunc({ inputs, attrs, backend: this.backend }) as tf.TensorInfo;
-    this.temporaries.push(result);
-    return result;
-  }
-
-  /** Makes `tensor`, made elsewhere, one of this workspace's temporaries. */
-  adopt(tensor: tf.TensorInfo): void {
-    this.temporaries.push(tensor);
   }
 
   /**
@@ -62,15 +46,5 @@ export class WasmWorkspace {
       },
       { strides: 1, pad: "valid", dataFormat: "NHWC", dilations: 1 },
     );
-  }
-
-  /**
-   * Frees every temporary but the memory of `kept` (the result, which the
-   * caller now owns, possibly under another shape).
-   */
-  release(kept?: tf.TensorInfo): void {
-    for (const t of this.temporaries.splice(0)) {
-      if (t.dataId !== kept?.dataId) this.backend.disposeData(t.dataId);
-    }
   }
 }

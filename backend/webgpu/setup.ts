@@ -3,6 +3,9 @@ import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { InputError } from "../../errors.ts";
 import type { BackendInfo } from "../backend_info.ts";
 import { registerConvFilterGradient } from "./conv_filter_gradient.ts";
+import { registerWebGPUConvolution } from "./convolution.ts";
+import { registerWebGPUInputGradient } from "./input_gradient.ts";
+import { registerWebGPUMatMul } from "./matmul.ts";
 import { avoidBrokenSplitK } from "./matmul_split_k_fix.ts";
 
 function numericLimits(limits: GPUSupportedLimits): Record<string, number> {
@@ -61,7 +64,10 @@ export async function setupWebGPU(): Promise<BackendInfo> {
   tf.removeBackend("webgpu");
   tf.registerBackend("webgpu", () => new WebGPUBackend(device, adapter.info));
   avoidBrokenSplitK();
+  registerWebGPUMatMul();
+  registerWebGPUConvolution();
   registerConvFilterGradient();
+  registerWebGPUInputGradient();
   await tf.setBackend("webgpu");
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   webgpu = {

@@ -2,7 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, relativeError } from "../../support/assert.ts";
 import { seededRandom } from "../../../data/random.ts";
 import { setupBackend } from "../../../backend/setup.ts";
-import { reductionSplit } from "../../../backend/webgpu/conv_filter_gradient.ts";
+import { DEFAULT_TILING, reductionSplit } from "../../../backend/webgpu/tiled_product.ts";
+import { setWebGPUKernelOptions } from "../../../backend/webgpu/kernel_options.ts";
 import { hasAdapter } from "../../support/backends.ts";
 import { uniformTensor } from "../../support/test_data.ts";
 
@@ -32,15 +33,22 @@ const CASES: Case[] = [
   { x: [32, 224, 224, 1], filter: [11, 11, 1, 8], stride: 4, pad: "valid" },
 ];
 
+/** The split target of the kernel options' default. */
+const TARGET = { workgroups: 2048, minDepth: 1024 };
+
 Deno.test("the filter gradient's reduction is split only where its tiles are too few workgroups", () => {
   const splitOf = (c: Case) => {
     const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.stride, 1, c.pad);
     const terms = info.batchSize * info.outHeight * info.outWidth;
-    const split = reductionSplit({
-      rows: info.filterHeight * info.filterWidth * info.inChannels,
-      columns: info.outChannels,
-      terms,
-    });
+    const split = reductionSplit(
+      {
+        rows: info.filterHeight * info.filterWidth * info.inChannels,
+        columns: info.outChannels,
+        terms,
+      },
+      DEFAULT_TILING,
+      TARGET,
+    );
     assert(split.depth % 16 === 0, `depth ${split.depth} is not a multiple of 16`);
     assert(
       split.splits * split.depth >= terms && (split.splits - 1) * split.depth < terms,
@@ -49,12 +57,20 @@ Deno.test("the filter gradient's reduction is split only where its tiles are too
     return split.splits;
   };
   assertEquals(CASES.map(splitOf), [2, 1, 1, 1, 1, 1, 8, 3, 90]);
-  const alexNetConv1 = reductionSplit({ rows: 121, columns: 96, terms: 128 * 54 * 54 });
+  const alexNetConv1 = reductionSplit(
+    { rows: 121, columns: 96, terms: 128 * 54 * 54 },
+    DEFAULT_TILING,
+    TARGET,
+  );
   assertEquals(alexNetConv1, { splits: 359, depth: 1040 });
-  assertEquals(reductionSplit({ rows: 3456, columns: 384, terms: 128 * 12 * 12 }).splits, 7);
+  assertEquals(
+    reductionSplit({ rows: 3456, columns: 384, terms: 128 * 12 * 12 }, DEFAULT_TILING, TARGET)
+      .splits,
+    7,
+  );
 });
 
-function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, c: Case): tf.Tensor {
+function filterGradientOf(x: tf.Tensor4D, dy: tf.Tensor4D, c: Case): tf.Tensor {
   return tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
     strides: c.stride,
     pad: c.pad,
@@ -65,7 +81,7 @@ function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, c: Case): tf.Tensor {
 
 Deno.test({
   name:
-    "the tiled WebGPU filter gradient equals the CPU backend's on random inputs (relative error ≤ 1e-4)",
+    "the WebGPU filter gradient (generated product, and the previous tiled kernel) equals the CPU backend's (relative error ≤ 1e-4)",
   ignore: !hasAdapter,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -78,11 +94,18 @@ Deno.test({
       const dy = uniform(
         tf.backend_util.computeConv2DInfo(c.x, c.filter, c.stride, 1, c.pad).outShape,
       ) as tf.Tensor4D;
-      const expected = await filterGradient(x, dy, c).data();
+      const expected = await filterGradientOf(x, dy, c).data();
       await setupBackend("webgpu");
-      const actual = await filterGradient(x, dy, c).data();
-      const error = relativeError(actual, expected);
-      assert(error <= 1e-4, `x ${c.x}, filter ${c.filter}: relative error ${error}`);
+      for (const filterGradient of ["product", "tiled"] as const) {
+        setWebGPUKernelOptions({ filterGradient });
+        const actual = await filterGradientOf(x, dy, c).data();
+        const error = relativeError(actual, expected);
+        assert(
+          error <= 1e-4,
+          `${filterGradient}: x ${c.x}, filter ${c.filter}: relative error ${error}`,
+        );
+      }
+      setWebGPUKernelOptions({ filterGradient: "product" });
       tf.dispose([x, dy]);
     }
     await setupBackend("cpu");

@@ -1,0 +1,105 @@
+/**
+ * The WebGPU backend's forward convolution (`Conv2D`, and `FusedConv2D`
+ * with a bias and a ReLU or none) as a generated tiled product:
+ * y[(b, oh, ow), co] = Σ over (kh, kw, ci) of im2col(x) · W. The input
+ * gradient of a stride-1 convolution runs through it too (see
+ * `input_gradient.ts`).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { overrideKernel } from "../kernel_override.ts";
+import { webgpuKernelOptions } from "./kernel_options.ts";
+import {
+  type ConvGeometry,
+  convGeometry,
+  denseOperand,
+  im2colByOutputPixel,
+} from "./product_operands.ts";
+import { runProduct } from "./products.ts";
+import { storedAsFloat32, type WebGPURunner } from "./program.ts";
+import type { ProductSpec } from "./tiled_product.ts";
+
+/** The convolution as a product: rows (b, oh, ow), columns co, reduction (kh, kw, ci). */
+export function convolutionSpec(
+  g: ConvGeometry,
+  epilogue: { bias: boolean; activation?: "relu" },
+): ProductSpec {
+  const terms = g.filterHeight * g.filterWidth * g.inChannels;
+  return {
+    rows: g.batch * g.outHeight * g.outWidth,
+    columns: g.outChannels,
+    terms,
+    a: im2colByOutputPixel("x", g),
+    b: denseOperand({ variable: "W", terms, outer: g.outChannels, contiguous: "outer" }),
+    ...epilogue,
+    key: `convolution_${JSON.stringify(g)}`,
+  };
+}
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: "NHWC" | "NCHW";
+  dilations?: number | [number, number];
+  dimRoundingMode?: "floor" | "round" | "ceil";
+  activation?: string;
+}
+
+/** The geometry of a convolution this module runs, or undefined for one it leaves to tfjs. */
+function supported(
+  backend: WebGPURunner,
+  inputs: tf.TensorInfo[],
+  attrs: ConvAttrs,
+): ConvGeometry | undefined {
+  const [x, filter] = inputs;
+  const dilated = [attrs.dilations ?? 1].flat().some((rate) => rate !== 1);
+  const usable = webgpuKernelOptions().convolution === "product" && attrs.dataFormat !== "NCHW" &&
+    !dilated && storedAsFloat32(backend, inputs);
+  if (!usable) return undefined;
+  return convGeometry(tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  ));
+}
+
+let registered = false;
+
+/** Replaces tfjs-backend-webgpu's `Conv2D` and `FusedConv2D` where the kernel options say so (once). */
+export function registerWebGPUConvolution(): void {
+  if (registered) return;
+  registered = true;
+  overrideKernel("Conv2D", "webgpu", (original) => (args) => {
+    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    const backend = args.backend as unknown as WebGPURunner;
+    const g = supported(backend, [x, filter], args.attrs as unknown as ConvAttrs);
+    if (!g) return original(args);
+    const outShape = [g.batch, g.outHeight, g.outWidth, g.outChannels];
+    return runProduct(backend, convolutionSpec(g, { bias: false }), [x, filter], outShape);
+  });
+  overrideKernel("FusedConv2D", "webgpu", (original) => (args) => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<
+      string,
+      tf.TensorInfo | undefined
+    >;
+    const attrs = args.attrs as unknown as ConvAttrs;
+    const activation = attrs.activation ?? "linear";
+    const plain = preluActivationWeights === undefined &&
+      (activation === "linear" || activation === "relu") &&
+      (bias === undefined || bias.shape.length === 1);
+    const backend = args.backend as unknown as WebGPURunner;
+    const inputs = bias ? [x!, filter!, bias] : [x!, filter!];
+    const g = plain ? supported(backend, inputs, attrs) : undefined;
+    if (!g) return original(args);
+    const outShape = [g.batch, g.outHeight, g.outWidth, g.outChannels];
+    const spec = convolutionSpec(g, {
+      bias: bias !== undefined,
+      activation: activation === "relu" ? "relu" : undefined,
+    });
+    return runProduct(backend, spec, inputs, outShape);
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * The WebGPU backend's convolution input gradient for stride 1 as its
+ * forward convolution (see `inputGradientByConvolution`): tfjs's default
+ * kernel is a direct loop without workgroup memory, while its forward
+ * convolution is a tiled, vectorised matrix product. Strided convolutions
+ * keep tfjs's kernel (AlexNet's only strided one, the first, needs no input
+ * gradient).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { convGradientInfo } from "../conv_info.ts";
+import { inputGradientByConvolution, inputGradientPads } from "../conv_input_gradient.ts";
+import { KernelWorkspace } from "../kernel_workspace.ts";
+import { overrideKernel } from "../kernel_override.ts";
+import { webgpuKernelOptions } from "./kernel_options.ts";
+
+let registered = false;
+
+/**
+ * Replaces tfjs-backend-webgpu's `Conv2DBackpropInput` with the variant the
+ * kernel options choose (once): the forward convolution, tfjs's direct
+ * loop, or tfjs's tiled program (`WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE` off).
+ */
+export function registerWebGPUInputGradient(): void {
+  if (registered) return;
+  registered = true;
+  overrideKernel("Conv2DBackpropInput", "webgpu", (original) => (args) => {
+    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const attrs = args.attrs as tf.NamedAttrMap;
+    const pads = attrs.dataFormat === "NCHW" ? undefined : inputGradientPads(
+      convGradientInfo(attrs.inputShape as number[], filter.shape, attrs),
+    );
+    const variant = webgpuKernelOptions().inputGradient;
+    if (variant !== "convolution" || pads === undefined) {
+      const flags = tf.env();
+      const naive = flags.getBool("WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE");
+      flags.set("WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE", variant !== "tfjs-tiled");
+      try {
+        return original(args);
+      } finally {
+        flags.set("WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE", naive);
+      }
+    }
+    const work = new KernelWorkspace(args.backend as tf.KernelBackend, "webgpu");
+    const gradient = inputGradientByConvolution(work, dy, filter, pads);
+    work.release(gradient);
+    return gradient;
+  });
+}

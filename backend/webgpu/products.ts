@@ -1,0 +1,89 @@
+/**
+ * Runs a `TiledProductProgram` with its reduction split as the GPU needs,
+ * and the split's partial sums added in a fixed order.
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
+import { webgpuKernelOptions } from "./kernel_options.ts";
+import type { WebGPUProgram, WebGPURunner } from "./program.ts";
+import { type ProductSpec, reductionSplit, TiledProductProgram } from "./tiled_product.ts";
+
+/** Fewest reduction terms one workgroup sums, so that splitting never costs more than it saves. */
+const MIN_SPLIT_DEPTH = 1024;
+
+/** Adds the `splits` partial results `[splits, size]` into `outputShape`. */
+export class SumSplitsProgram implements WebGPUProgram {
+  variableNames = ["partial"];
+  uniforms = "splits : i32,";
+  size = true;
+  workgroupSize: [number, number, number] = [128, 1, 1];
+  outputShape: number[];
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  shaderKey = "sumSplits";
+
+  constructor(outputShape: number[]) {
+    this.outputShape = outputShape;
+    this.dispatchLayout = { x: outputShape.map((_, axis) => axis) };
+    const size = outputShape.reduce((a, b) => a * b, 1);
+    this.dispatch = [Math.ceil(size / this.workgroupSize[0]), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          var total = 0.0;
+          for (var split = 0; split < uniforms.splits; split++) {
+            total += partial[split * uniforms.size + index];
+          }
+          setOutputAtIndex(index, total);
+        }
+      }
+    `;
+  }
+}
+
+/** How a product runs: its program and reduction split under the current kernel options. */
+export function productProgram(
+  spec: ProductSpec,
+  outputShape: number[],
+  splittable: boolean,
+): TiledProductProgram {
+  const { tiling, targetWorkgroups, splits } = webgpuKernelOptions();
+  const split = splittable
+    ? reductionSplit(spec, tiling, {
+      workgroups: targetWorkgroups,
+      splits,
+      minDepth: MIN_SPLIT_DEPTH,
+    })
+    : { splits: 1, depth: Math.ceil(spec.terms / tiling.depth) * tiling.depth };
+  return new TiledProductProgram(spec, outputShape, split, tiling);
+}
+
+/**
+ * C = the product `spec` of `inputs` (A, B and the bias, in that order),
+ * shaped `outputShape`. The reduction is split into partial sums where its
+ * tiles are too few workgroups, unless `splittable` is false (a fused bias
+ * and activation need the whole sum).
+ */
+export function runProduct(
+  backend: WebGPURunner,
+  spec: ProductSpec,
+  inputs: tf.TensorInfo[],
+  outputShape: number[],
+  splittable = true,
+): tf.TensorInfo {
+  const program = productProgram(spec, outputShape, splittable && !spec.bias && !spec.activation);
+  const { splits, depth } = program.split;
+  const partial = backend.runWebGPUProgram(program, inputs, "float32", [
+    { type: "int32", data: [depth] },
+  ]);
+  if (splits === 1) return partial;
+  const total = backend.runWebGPUProgram(new SumSplitsProgram(outputShape), [partial], "float32", [
+    { type: "int32", data: [splits] },
+  ]);
+  backend.disposeData(partial.dataId);
+  return total;
+}
