@@ -8,12 +8,24 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
-import { type BackendInfo, setupBackend } from "./backend/setup.ts";
-import { type KernelTime, profileKernels } from "./bench/kernel_profile.ts";
-import { median } from "./bench/statistics.ts";
-import { runTorchReference } from "./bench/torch_reference.ts";
-import { choiceFlag, defineCommand, HELP_FLAG, integerFlag, textFlag } from "./cli/flags.ts";
+import { setupBackend } from "./backend/setup.ts";
+import { gpuReport, reportMarkdown } from "./bench/gpu_report.ts";
+import { benchDataPipeline, benchSteps } from "./bench/step_bench.ts";
+import { applyWebGPUFlags, splitList, WEBGPU_FLAGS } from "./bench/webgpu_flags.ts";
+import {
+  runTorchReference,
+  TORCH_BLAS,
+  TORCH_TF32,
+  torchSettings,
+} from "./bench/torch_reference.ts";
+import {
+  choiceFlag,
+  defineCommand,
+  HELP_FLAG,
+  integerFlag,
+  switchFlag,
+  textFlag,
+} from "./cli/flags.ts";
 import { runMain } from "./cli/run_main.ts";
 import {
   BACKEND_FLAG,
@@ -22,14 +34,14 @@ import {
   MODEL_FLAG,
   RESIZE_FLAG,
 } from "./cli/shared_flags.ts";
-import { type Batch, gatherBatch, shuffledOrder } from "./data/batches.ts";
-import { resizeBatch } from "./data/resize.ts";
+import { gatherBatch, shuffledOrder } from "./data/batches.ts";
 import { openDataset } from "./data/source.ts";
-import { buildModel, checkResize, type ModelName, MODELS } from "./model/registry.ts";
-import { createOptimizer } from "./training/optimizer.ts";
-import { trainStep } from "./training/step.ts";
-import { microBatchLimit, planStep } from "./training/step_plan.ts";
-import { workersFor } from "./training/workers/gradient_workers.ts";
+import { InputError } from "./errors.ts";
+import { buildModel, checkResize, MODELS } from "./model/registry.ts";
+import { microBatchLimit } from "./training/step_plan.ts";
+import { timestamp } from "./cli/run_dir.ts";
+import { deviceLine } from "./cli/device_line.ts";
+import { workerCount } from "./training/workers/gradient_workers.ts";
 
 const FLAGS = {
   model: MODEL_FLAG,
@@ -57,132 +69,36 @@ const FLAGS = {
     choices: ["cpu", "cuda"],
     default: "cpu",
   }),
+  "torch-blas": choiceFlag({
+    help: "the reference on the CPU: the system's BLAS, reference, openblas, or both in turn",
+    choices: TORCH_BLAS,
+    default: "system",
+  }),
+  "torch-tf32": choiceFlag({
+    help: "the reference on CUDA: PyTorch's default TF32 use, on, off, or both in turn",
+    choices: TORCH_TF32,
+    default: "default",
+  }),
   python: textFlag({
     placeholder: "FILE",
     help: "interpreter for the reference",
     default: "/usr/bin/python3",
   }),
+  "gpu-report": switchFlag({
+    help: "first time every WebGPU kernel of an AlexNet step, variant by variant",
+  }),
+  repeats: integerFlag({ help: "with --gpu-report: timed runs per kernel", default: 5 }),
+  "reference-side": integerFlag({
+    help: "with --gpu-report: side of the square product timed as the adapter's reference rate",
+    default: 4096,
+  }),
+  "report-dir": textFlag({
+    placeholder: "DIR",
+    help: "with --gpu-report: also write the report there as JSON and Markdown",
+  }),
+  ...WEBGPU_FLAGS,
   help: HELP_FLAG,
 };
-
-/** Kernels listed in the breakdown. */
-const TOP_KERNELS = 12;
-
-/** Kernels whose time is also listed by output shape (layer by layer). */
-const KERNELS_BY_SHAPE = 4;
-
-/** A batch of the shuffled training set, by index, for timing. */
-type BatchSource = (index: number) => Batch;
-
-/** Times gathering, uploading and resizing `batches` batches; returns the median seconds per batch. */
-async function benchDataPipeline(batchAt: BatchSource, batches: number, resize: number) {
-  const times: number[] = [];
-  for (let i = 0; i <= batches; i++) {
-    const t = performance.now();
-    const batch = batchAt(i);
-    const images = resizeBatch(batch.images, batch.count, resize);
-    await images.data();
-    images.dispose();
-    if (i > 0) times.push((performance.now() - t) / 1000);
-  }
-  return median(times);
-}
-
-/** Prints the kernel breakdown of one profiled step and returns its largest entries. */
-function printKernels(kernels: KernelTime[]): unknown[] {
-  console.log("kernel time of one profiled step (one thread, kernels run one at a time):");
-  kernels.slice(0, TOP_KERNELS).forEach((kernel, rank) => {
-    console.log(
-      `  ${kernel.name.padEnd(28)} ${(kernel.milliseconds / 1000).toFixed(2).padStart(9)} s ${
-        (100 * kernel.share).toFixed(1).padStart(5)
-      }%  ${kernel.calls} calls`,
-    );
-    if (rank >= KERNELS_BY_SHAPE || kernel.byShape.length < 2) return;
-    for (const { shape, milliseconds, calls } of kernel.byShape) {
-      console.log(
-        `    → ${shape.join("×").padEnd(24)} ${(milliseconds / 1000).toFixed(2).padStart(9)} s  ${
-          calls === 1 ? "1 call" : `${calls} calls`
-        }`,
-      );
-    }
-  });
-  return kernels.slice(0, TOP_KERNELS).map(({ byShape, ...kernel }, rank) =>
-    rank < KERNELS_BY_SHAPE ? { ...kernel, byShape } : kernel
-  );
-}
-
-/** What {@link benchSteps} times. */
-interface StepBench {
-  model: ModelName;
-  resize: number;
-  batchSize: number;
-  steps: number;
-  backend: BackendInfo;
-  batchAt: BatchSource;
-  /** When the command started (for the time to the first step's end). */
-  started: number;
-}
-
-/** Times the first training step apart and `steps` more; then profiles one step's kernels. */
-async function benchSteps(bench: StepBench): Promise<Record<string, unknown>> {
-  const { model, resize, batchSize, steps, backend, batchAt } = bench;
-  const network = buildModel(model, { resize, seed: 0 });
-  const limit = microBatchLimit(network, backend.maxBindingBytes);
-  const context = {
-    model: network,
-    optimizer: createOptimizer("adam", 0.001),
-    resize,
-    microBatchLimit: limit,
-  };
-  const workers = await workersFor(backend, { model, resize });
-  const { shares } = planStep({
-    batchSize,
-    threads: 1 + (workers?.count ?? 0),
-    microBatchLimit: limit,
-    minShare: workers?.minShare,
-  });
-  console.log(
-    `model: ${model}, ${network.countParams().toLocaleString("en-US")} parameters; shares ${
-      shares.map((share) => share.microBatches.join("+")).join(" | ")
-    } on ${workers && shares.length > 1 ? workers.describe() : "one thread"}`,
-  );
-  const firstStepLabel = backend.name === "webgpu" ? "first step (compiles shaders)" : "first step";
-  const stepTimes: number[] = [];
-  let firstStep = 0;
-  let firstStepDone = 0;
-  for (let i = 0; i <= steps; i++) {
-    const t = performance.now();
-    const outcome = await trainStep({ ...context, workers }, batchAt(i), i);
-    const loss = (await outcome.lossSum.data())[0] / batchSize;
-    tf.dispose([outcome.lossSum, outcome.correct]);
-    const seconds = (performance.now() - t) / 1000;
-    if (i === 0) {
-      firstStep = seconds;
-      firstStepDone = performance.now();
-    } else {
-      stepTimes.push(seconds);
-    }
-    console.log(
-      `${i === 0 ? firstStepLabel : `step ${i}`}: ${seconds.toFixed(2)} s, loss ${loss.toFixed(4)}`,
-    );
-  }
-  const stepSeconds = median(stepTimes);
-  workers?.close();
-  const kernels = await profileKernels(async () => {
-    const outcome = await trainStep(context, batchAt(steps + 1), steps + 1);
-    return [outcome.lossSum, outcome.correct];
-  });
-  return {
-    kernels: printKernels(kernels),
-    shares: shares.map((share) => share.microBatches),
-    threads: shares.length,
-    firstStepSeconds: firstStep,
-    secondsFromStartToFirstStepDone: (firstStepDone - bench.started) / 1000,
-    stepSeconds: stepTimes,
-    medianSecondsPerStep: stepSeconds,
-    imagesPerSecond: batchSize / stepSeconds,
-  };
-}
 
 /** The `bench` command. */
 export const benchCommand = defineCommand({
@@ -196,9 +112,34 @@ Usage: deno task bench [flags]`,
     checkResize(model, resize);
     const batchSize = values.batch;
     const started = performance.now();
-    const backend = await setupBackend(values.backend);
+    const backend = await setupBackend(values.backend, {
+      model,
+      resize,
+      threads: workerCount() + 1,
+    });
+    if (backend.name === "webgpu") applyWebGPUFlags(values);
+    if (values["gpu-report"] && backend.name !== "webgpu") {
+      throw new InputError(
+        `--gpu-report: needs the WebGPU backend (here ${backend.description}; try --backend webgpu)`,
+      );
+    }
+    const report = values["gpu-report"]
+      ? await gpuReport({
+        backend,
+        resize,
+        // Kernel calls the size of the micro-batches a step would make on this device.
+        batchSize: Math.min(
+          batchSize,
+          microBatchLimit(buildModel("alexnet", { resize, seed: null }), backend.maxBindingBytes),
+        ),
+        repeats: values.repeats,
+        splits: splitList(values.splits),
+        referenceSide: values["reference-side"],
+        log: (line) => console.log(line),
+      })
+      : undefined;
     const dataset = await openDataset({ dataDir: values["data-dir"] });
-    console.log(`device: ${backend.description}${backend.software ? " (software adapter)" : ""}`);
+    console.log(deviceLine(backend));
     const order = shuffledOrder(dataset.train.count, 0, 0);
     const batchAt = (i: number) =>
       gatherBatch(
@@ -239,28 +180,43 @@ Usage: deno task bench [flags]`,
       Object.assign(result, figures);
     }
     if (values["torch-script"] !== undefined && steps > 0) {
-      const torch = await runTorchReference({
-        script: values["torch-script"],
-        python: values.python,
-        device: values["torch-device"],
-        dataDir: dataset.dir,
-        resize,
-        batchSize,
-        steps,
-      });
-      const ratio = (result.imagesPerSecond as number) / torch.images_per_s;
-      console.log(
-        `PyTorch reference, same machine, same run: ${
-          torch.images_per_s.toFixed(2)
-        } images/s; ours / PyTorch = ${ratio.toFixed(3)}`,
+      const settings = torchSettings(
+        values["torch-device"],
+        values["torch-blas"],
+        values["torch-tf32"],
       );
-      Object.assign(result, {
-        torchImagesPerSecond: torch.images_per_s,
-        ratioToTorch: ratio,
-        torch,
-      });
+      const runs = [];
+      for (const setting of settings) {
+        const torch = await runTorchReference({
+          script: values["torch-script"],
+          python: values.python,
+          device: values["torch-device"],
+          dataDir: dataset.dir,
+          resize,
+          batchSize,
+          steps,
+          env: setting.env,
+        });
+        const ratio = (result.imagesPerSecond as number) / torch.images_per_s;
+        console.log(
+          `PyTorch (${setting.label}), same machine, same run: ${
+            torch.images_per_s.toFixed(2)
+          } images/s; ours / PyTorch = ${ratio.toFixed(3)}`,
+        );
+        runs.push({ setting: setting.label, imagesPerSecond: torch.images_per_s, ratio, torch });
+      }
+      Object.assign(result, { torch: runs });
     }
+    if (report) Object.assign(result, { gpuReport: report });
     console.log(JSON.stringify(result));
+    if (report && values["report-dir"] !== undefined) {
+      const base = `${values["report-dir"]}/gpu-report-${timestamp(new Date())}`;
+      await Deno.mkdir(values["report-dir"], { recursive: true });
+      await Deno.writeTextFile(`${base}.json`, JSON.stringify(result, null, 2));
+      const { gpuReport: _, ...step } = result;
+      await Deno.writeTextFile(`${base}.md`, reportMarkdown(report, step));
+      console.log(`report written to ${base}.md and ${base}.json`);
+    }
     return 0;
   },
 });

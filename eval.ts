@@ -18,6 +18,7 @@ import { InputError } from "./errors.ts";
 import { findCheckpoint, loadCheckpointModel, readTrainingState } from "./run_folder/checkpoint.ts";
 import { evaluate } from "./training/evaluate.ts";
 import { evaluationBatchSize } from "./training/step_plan.ts";
+import { workerCount } from "./training/workers/gradient_workers.ts";
 
 const FLAGS = {
   limit: integerFlag({ help: "evaluate on the first N test images only" }),
@@ -44,7 +45,11 @@ Usage: deno task eval RUN_DIR [flags]`,
     }
     const dir = await findCheckpoint(positionals[0]);
     const { config } = await readTrainingState(dir);
-    const backend = await setupBackend(values.backend);
+    const backend = await setupBackend(values.backend, {
+      model: config.model,
+      resize: config.resize,
+      threads: workerCount() + 1,
+    });
     const model = await loadCheckpointModel(dir);
     const dataset = await openDataset({
       dataset: config.dataset,

@@ -32,7 +32,9 @@ import { openDataset } from "./data/source.ts";
 import { InputError } from "./errors.ts";
 import { buildModel, checkResize, MODELS } from "./model/registry.ts";
 import { formatSummary } from "./model/summary.ts";
-import { loadCheckpoint } from "./run_folder/checkpoint.ts";
+import { findCheckpoint, loadCheckpoint, readTrainingState } from "./run_folder/checkpoint.ts";
+import { workerCount } from "./training/workers/gradient_workers.ts";
+import { deviceLine } from "./cli/device_line.ts";
 import { OPTIMIZER_NAMES } from "./training/optimizer.ts";
 import type { TrainConfig } from "./training/state.ts";
 import { train } from "./training/train.ts";
@@ -83,6 +85,9 @@ const FLAGS = {
     help: "continue the run in DIR from its last checkpoint",
   }),
   backend: BACKEND_FLAG,
+  recalibrate: switchFlag({
+    help: "with --backend auto: measure WebGPU against wasm again instead of the cached choice",
+  }),
   summary: switchFlag({ help: "print the model's layers and exit" }),
   help: HELP_FLAG,
 };
@@ -129,9 +134,16 @@ Usage: deno task train [flags]`,
       return 0;
     }
     const runDir = values.resume ?? values.out ?? defaultRunDir(config!.model);
+    const settings = config ??
+      (await readTrainingState(await findCheckpoint(values.resume!))).config;
 
-    const backend = await setupBackend(values.backend);
-    console.log(`device: ${backend.description}${backend.software ? " (software adapter)" : ""}`);
+    const backend = await setupBackend(values.backend, {
+      model: settings.model,
+      resize: settings.resize,
+      threads: workerCount() + 1,
+      recalibrate: values.recalibrate,
+    });
+    console.log(deviceLine(backend));
     const resume = values.resume === undefined ? undefined : await loadCheckpoint(values.resume);
     const controller = new AbortController();
     const onInterrupt = () => {

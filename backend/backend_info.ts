@@ -10,6 +10,7 @@ export interface BackendInfo {
   software: boolean;
   /** Largest storage buffer one kernel may bind, in bytes (Infinity on the CPU). */
   maxBindingBytes: number;
-  /** The GPU device, when the backend is WebGPU. */
+  /** The GPU adapter and device, when the backend is WebGPU. */
+  adapter?: GPUAdapter;
   device?: GPUDevice;
 }

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { type AutoChoice, type AutoChoiceOptions, chooseBackend } from "./auto_choice.ts";
 import type { BackendInfo, BackendName } from "./backend_info.ts";
 import { registerDropoutMask } from "./dropout_mask.ts";
 import { setupWasm } from "./wasm/setup.ts";
@@ -12,24 +13,35 @@ export type BackendChoice = BackendName | "auto";
 /** The values accepted by `--backend`. */
 export const BACKEND_CHOICES: BackendChoice[] = ["auto", "webgpu", "wasm", "cpu"];
 
-/**
- * The fastest backend this machine has: WebGPU on a hardware adapter,
- * otherwise wasm (on lavapipe, the software Vulkan driver, wasm trains
- * AlexNet over 10 times faster than WebGPU).
- */
-export async function fastestBackend(): Promise<BackendName> {
-  const adapter = await navigator.gpu?.requestAdapter({ powerPreference: "high-performance" });
-  const info = adapter?.info as (GPUAdapterInfo & { isFallbackAdapter?: boolean }) | undefined;
-  return adapter && !info?.isFallbackAdapter ? "webgpu" : "wasm";
-}
+/** What `auto` measures on when the caller does not say: the book's AlexNet at 224, all cores. */
+const AUTO_DEFAULTS: AutoChoiceOptions = {
+  model: "alexnet",
+  resize: 224,
+  threads: Math.min(8, navigator.hardwareConcurrency ?? 1),
+};
 
-/** Makes the chosen backend active (`auto`: the fastest this machine has) and describes it. */
-export async function setupBackend(choice: BackendChoice): Promise<BackendInfo> {
+/**
+ * Makes the chosen backend active and describes it. `auto` picks WebGPU
+ * or wasm for the network and input size of `auto` (see `chooseBackend`),
+ * and the result says why in `auto`.
+ */
+export async function setupBackend(
+  choice: BackendChoice,
+  auto: Partial<AutoChoiceOptions> = {},
+): Promise<BackendInfo & { auto?: AutoChoice }> {
   tf.enableProdMode();
   registerDropoutMask();
-  const name = choice === "auto" ? await fastestBackend() : choice;
-  if (name === "webgpu") return await setupWebGPU();
-  if (name === "wasm") return await setupWasm();
+  const chosen = choice === "auto" ? await chooseBackend({ ...AUTO_DEFAULTS, ...auto }) : undefined;
+  const name = chosen?.backend ?? choice as BackendName;
+  const info = name === "webgpu"
+    ? await setupWebGPU()
+    : name === "wasm"
+    ? await setupWasm()
+    : await setupCpu();
+  return chosen ? { ...info, auto: chosen } : info;
+}
+
+async function setupCpu(): Promise<BackendInfo> {
   await tf.setBackend("cpu");
   return {
     name: "cpu",

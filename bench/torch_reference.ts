@@ -50,3 +50,62 @@ export async function runTorchReference(reference: TorchReference): Promise<Torc
   if (!output.success) throw new InputError(`--torch-script ${script}: exited with ${output.code}`);
   return JSON.parse(lines[lines.length - 1]);
 }
+
+/** One way to run the reference: a label for the report and the environment it runs with. */
+export interface TorchSetting {
+  label: string;
+  env: Record<string, string>;
+}
+
+/** Where Debian puts each BLAS that PyTorch can be made to load. */
+export const BLAS_LIBRARIES = {
+  reference: "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3",
+  openblas: "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3",
+};
+
+/** The BLAS choices of `--torch-blas`. */
+export const TORCH_BLAS = ["system", "reference", "openblas", "both"] as const;
+
+/** The TF32 choices of `--torch-tf32`. */
+export const TORCH_TF32 = ["default", "on", "off", "both"] as const;
+
+/**
+ * The settings to run the reference under: on the CPU, the BLAS preloaded
+ * for the interpreter alone (`both`: reference and OpenBLAS), leaving the
+ * system's default untouched; on CUDA, TF32 forced on (matrix products
+ * too; PyTorch's convolutions use it by default) or off (NVIDIA's
+ * libraries' own switch), or both. Throws an `InputError` naming the flag
+ * when a BLAS is not installed.
+ */
+export function torchSettings(
+  device: string,
+  blas: (typeof TORCH_BLAS)[number],
+  tf32: (typeof TORCH_TF32)[number],
+): TorchSetting[] {
+  if (device === "cuda") {
+    const on = { label: "TF32 on", env: { TORCH_ALLOW_TF32_CUBLAS_OVERRIDE: "1" } };
+    const off = { label: "TF32 off", env: { NVIDIA_TF32_OVERRIDE: "0" } };
+    return tf32 === "both" ? [off, on] : tf32 === "on" ? [on] : tf32 === "off" ? [off] : [
+      { label: "PyTorch's defaults", env: {} },
+    ];
+  }
+  const chosen = blas === "both" ? ["reference", "openblas"] as const : blas === "system" ? [] : [
+    blas,
+  ];
+  if (chosen.length === 0) return [{ label: "system BLAS", env: {} }];
+  return chosen.map((name) => {
+    const path = BLAS_LIBRARIES[name];
+    try {
+      Deno.statSync(path);
+    } catch {
+      const hint = name === "openblas"
+        ? "apt-get install libopenblas0-pthread"
+        : "apt-get install libblas3";
+      throw new InputError(`--torch-blas ${blas}: ${path} not found (${hint})`);
+    }
+    return {
+      label: `${name === "openblas" ? "OpenBLAS" : "reference BLAS"}`,
+      env: { LD_PRELOAD: path },
+    };
+  });
+}

@@ -1,6 +1,7 @@
 import { InputError } from "../errors.ts";
 
-function timestamp(date: Date): string {
+/** `YYYYMMDD-HHMMSS` in local time, for names of things made at `date`. */
+export function timestamp(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${date.getFullYear()}${pad(date.getMonth() + 1)}${pad(date.getDate())}-${
     pad(date.getHours())

@@ -1,9 +1,7 @@
 import { join } from "node:path";
+import { toolCacheDir } from "../cache_dir.ts";
 import type { DatasetInfo } from "./datasets.ts";
 import { datasetFileNames } from "./datasets.ts";
-
-/** The tool's name, used for its cache folder. */
-export const TOOL_NAME = "fashion-webgpu";
 
 /** Where Debian's `dataset-*` packages install datasets. */
 export const SYSTEM_DATASETS_DIR = "/usr/share/datasets";
@@ -13,10 +11,8 @@ export const SYSTEM_DATASETS_DIR = "/usr/share/datasets";
  * else `~/.cache/fashion-webgpu/NAME`; `undefined` when neither variable is set.
  */
 export function cacheDir(info: DatasetInfo): string | undefined {
-  const xdg = Deno.env.get("XDG_CACHE_HOME");
-  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE");
-  const base = xdg ? xdg : home ? join(home, ".cache") : undefined;
-  return base === undefined ? undefined : join(base, TOOL_NAME, info.name);
+  const base = toolCacheDir();
+  return base === undefined ? undefined : join(base, info.name);
 }
 
 /** The folders searched for a dataset when no `--data-dir` is given, in order. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs a GPU run of issue 5's measurements, from the repository root, with Deno installed:
+# Packs a GPU run of tools/gpu_check.sh, from the repository root, with Deno installed:
 #   bash tools/gpu_prepare.sh
 # Then, through the device tool: command `bash tools/gpu_check.sh`, carry [".device", ".gl"].
 # ../shared/device/prepare.sh packs Deno, the bundle, the data and the Vulkan loader. NVIDIA's

@@ -7,7 +7,14 @@
 import type * as tf from "@tensorflow/tfjs";
 import { webgpuKernelOptions } from "./kernel_options.ts";
 import type { WebGPUProgram, WebGPURunner } from "./program.ts";
-import { type ProductSpec, reductionSplit, TiledProductProgram } from "./tiled_product.ts";
+import {
+  DEFAULT_TILING,
+  type ProductSpec,
+  reductionSplit,
+  TiledProductProgram,
+  type Tiling,
+  TILING_96,
+} from "./tiled_product.ts";
 
 /** Fewest reduction terms one workgroup sums, so that splitting never costs more than it saves. */
 const MIN_SPLIT_DEPTH = 1024;
@@ -45,13 +52,24 @@ export class SumSplitsProgram implements WebGPUProgram {
   }
 }
 
+/**
+ * The tiling for a product with `columns` columns: the chosen one, but with
+ * the default, 96-wide tiles where they fit the columns exactly (AlexNet's
+ * 96 and 384 channels; its 256 keep 64-wide tiles).
+ */
+function tilingFor(chosen: Tiling, columns: number): Tiling {
+  return chosen === DEFAULT_TILING && columns % 96 === 0 ? TILING_96 : chosen;
+}
+
 /** How a product runs: its program and reduction split under the current kernel options. */
 export function productProgram(
   spec: ProductSpec,
   outputShape: number[],
   splittable: boolean,
 ): TiledProductProgram {
-  const { tiling, targetWorkgroups, splits } = webgpuKernelOptions();
+  const options = webgpuKernelOptions();
+  const { targetWorkgroups, splits } = options;
+  const tiling = tilingFor(options.tiling, spec.columns);
   const split = splittable
     ? reductionSplit(spec, tiling, {
       workgroups: targetWorkgroups,

@@ -75,6 +75,7 @@ export async function setupWebGPU(): Promise<BackendInfo> {
     description: describeAdapter(adapter),
     software: Boolean(info.isFallbackAdapter),
     maxBindingBytes: Number(device.limits.maxStorageBufferBindingSize),
+    adapter,
     device,
   };
   return webgpu;

@@ -42,6 +42,20 @@ export const DEFAULT_TILING: Tiling = {
   depth: 16,
 };
 
+/**
+ * 96×96 tiles of 96 threads, each computing 8 rows × 12 columns (0.83 bytes
+ * of workgroup memory per multiply-add): for products whose columns come in
+ * 96s, where 64×64 tiles would compute some columns for nothing (a third of
+ * them at 96 columns).
+ */
+export const TILING_96: Tiling = {
+  threadsJ: 8,
+  threadsI: 12,
+  perThreadJ: 12,
+  perThreadI: 8,
+  depth: 16,
+};
+
 /** The rows and columns of a workgroup's tile. */
 export function tileSize(t: Tiling): { rows: number; columns: number } {
   return { rows: t.threadsI * t.perThreadI, columns: t.threadsJ * t.perThreadJ };

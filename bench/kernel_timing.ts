@@ -1,0 +1,59 @@
+/**
+ * Times kernels on the WebGPU backend: the wall clock over several runs
+ * submitted together, and the GPU's own time from timestamp queries where
+ * the device has them.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** The backend's queue, flushed and awaited. */
+export async function finishGpuWork(): Promise<void> {
+  const backend = tf.backend() as unknown as {
+    submitQueue(): void;
+    commandEncoder: unknown;
+    device: GPUDevice;
+  };
+  if (backend.commandEncoder) backend.submitQueue();
+  await backend.device.queue.onSubmittedWorkDone();
+}
+
+/** How long one run of a kernel took. */
+export interface KernelTiming {
+  /** Wall-clock milliseconds per run, the runs submitted back to back. */
+  wallMs: number;
+  /** GPU milliseconds per run by timestamp queries, or null without them. */
+  gpuMs: number | null;
+}
+
+/**
+ * Times `run` (which returns the tensors it made, disposed here): one run
+ * first (shader compilation, buffer allocation), then `repeats` runs.
+ */
+export async function timeKernel(
+  run: () => tf.Tensor | tf.Tensor[],
+  repeats: number,
+): Promise<KernelTiming> {
+  tf.dispose(run());
+  await finishGpuWork();
+  const started = performance.now();
+  const timing = await tf.time(() => {
+    for (let i = 0; i < repeats; i++) tf.dispose(run());
+  });
+  await finishGpuWork();
+  const wallMs = (performance.now() - started) / repeats;
+  const kernelMs = typeof timing.kernelMs === "number" ? timing.kernelMs : 0;
+  const gpuMs = kernelMs > 0 ? kernelMs / repeats : null;
+  return { wallMs, gpuMs };
+}
+
+/** Largest |actual − expected| over the largest |expected| (the absolute error when that is 0). */
+export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    scale = Math.max(scale, Math.abs(expected[i]));
+    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+  }
+  return scale === 0 ? worst : worst / scale;
+}
