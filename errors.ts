@@ -28,3 +28,15 @@ export class SettingError extends InputError {
     this.name = "SettingError";
   }
 }
+
+/**
+ * Training stopped because its loss or weights stopped being finite
+ * numbers; the last checkpoint saved before stays as it was. Entry scripts
+ * print the message, one line, and exit with code 3.
+ */
+export class DivergenceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DivergenceError";
+  }
+}

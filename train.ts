@@ -126,11 +126,12 @@ Usage: deno task train [flags]`,
       }
       : undefined;
     if (config) checkResize(config.model, config.resize);
-    if (config && values.summary) {
+    if (values.summary) {
       await setupBackend("cpu");
-      console.log(
-        formatSummary(buildModel(config.model, { resize: config.resize, seed: config.seed })),
-      );
+      const model = config
+        ? buildModel(config.model, { resize: config.resize, seed: config.seed })
+        : (await loadCheckpoint(values.resume!)).model;
+      console.log(formatSummary(model));
       return 0;
     }
     const runDir = values.resume ?? values.out ?? defaultRunDir(config!.model);
@@ -146,13 +147,20 @@ Usage: deno task train [flags]`,
     console.log(deviceLine(backend));
     const resume = values.resume === undefined ? undefined : await loadCheckpoint(values.resume);
     const controller = new AbortController();
-    const onInterrupt = () => {
-      if (controller.signal.aborted) Deno.exit(130);
+    let exitCode = 130;
+    const interrupt = (signal: Deno.Signal, code: number) => () => {
+      if (controller.signal.aborted) Deno.exit(code);
+      exitCode = code;
       console.error(
-        "\ninterrupt: finishing this step and saving a checkpoint (Ctrl-C again to quit at once)",
+        `\n${signal}: finishing this step and saving a checkpoint (again to quit at once)`,
       );
       controller.abort();
     };
+    // SIGTERM is what `docker stop`, systemd and schedulers send; Windows has no such signal.
+    const listeners = [
+      ["SIGINT", interrupt("SIGINT", 130)],
+      ...(Deno.build.os === "windows" ? [] : [["SIGTERM", interrupt("SIGTERM", 143)]]),
+    ] as [Deno.Signal, () => void][];
     // A promise that train() awaits at once: its workers start while the data loads.
     const dataset = openDataset({
       dataset: (resume?.state.config ?? config!).dataset,
@@ -161,7 +169,7 @@ Usage: deno task train [flags]`,
       log: (line) => console.log(line),
     }).then(async (opened) => {
       if (!resume) await createRunDir(runDir);
-      Deno.addSignalListener("SIGINT", onInterrupt);
+      for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
       return opened;
     });
     const display = trainingDisplay({
@@ -179,7 +187,7 @@ Usage: deno task train [flags]`,
       signal: controller.signal,
       ...display,
     });
-    Deno.removeSignalListener("SIGINT", onInterrupt);
+    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
     if (result.interrupted) {
       const { state } = result;
       console.log(
@@ -187,7 +195,7 @@ Usage: deno task train [flags]`,
           state.epoch + 1
         } after step ${state.batch}; checkpoint saved. Continue with: deno task train --resume ${runDir}`,
       );
-      return 130;
+      return exitCode;
     }
     console.log(`run saved in ${runDir} (checkpoint/, metrics.jsonl, curves.svg)`);
     return 0;

@@ -1,20 +1,23 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { InputError } from "../errors.ts";
-import { exists } from "./atomic.ts";
 import type { TrainingState } from "../training/state.ts";
+import { finiteJson } from "./finite_json.ts";
+import {
+  checkCheckpoint,
+  type CheckedCheckpoint,
+  CHECKPOINT_FILES as FILES,
+  checkState,
+  optimizerTensors,
+  readJson,
+} from "./validate.ts";
 
 /** Name of the checkpoint folder inside a run folder. */
 export const CHECKPOINT_DIR = "checkpoint";
-const PREVIOUS_DIR = "checkpoint.previous";
-
-const FILES = {
-  model: "model.json",
-  weights: "weights.bin",
-  optimizer: "optimizer.json",
-  optimizerWeights: "optimizer.bin",
-  state: "state.json",
-};
+/** The checkpoint a save moves aside until the new one is in place. */
+export const PREVIOUS_DIR = "checkpoint.previous";
+/** The prefix of the folder a save writes before its renames. */
+export const FRESH_PREFIX = ".checkpoint.tmp-";
 
 /** A loaded checkpoint: the model, the optimizer's saved variables and the training state. */
 export interface Checkpoint {
@@ -30,11 +33,33 @@ function joinWeightData(data: tf.io.WeightData | undefined): Uint8Array {
 }
 
 /**
+ * The optimizer's weights named after the model's weights as saved
+ * (`conv1/kernel/m`): tfjs names variables uniquely per process
+ * (`conv1/kernel_1` when another network was built first), and a
+ * checkpoint must not depend on that.
+ */
+function canonicalOptimizerNames(
+  model: tf.Sequential,
+  weights: { name: string; tensor: tf.Tensor }[],
+): { name: string; tensor: tf.Tensor }[] {
+  const original = new Map(
+    model.weights.map((weight) => [(weight.read() as tf.Variable).name, weight.originalName]),
+  );
+  return weights.map(({ name, tensor }) => {
+    const slash = name.lastIndexOf("/");
+    const variable = original.get(name.slice(0, slash));
+    return { name: variable ? `${variable}${name.slice(slash)}` : name, tensor };
+  });
+}
+
+/**
  * Saves model (tfjs LayersModel format: `model.json` + `weights.bin`,
  * loadable by `tf.loadLayersModel`), optimizer state and training state
  * into `runDir/checkpoint`. Everything is written to a fresh folder first,
  * which then replaces the previous checkpoint by renames: an interruption
- * at any moment leaves a complete checkpoint.
+ * at any moment leaves a complete checkpoint (see `repairRunFolder`). A
+ * save that fails (a full disk) removes what it wrote and leaves the
+ * previous checkpoint as it was.
  */
 export async function saveCheckpoint(
   runDir: string,
@@ -42,9 +67,9 @@ export async function saveCheckpoint(
   optimizer: tf.Optimizer,
   state: TrainingState,
 ): Promise<void> {
-  const fresh = join(runDir, `.checkpoint.tmp-${crypto.randomUUID().slice(0, 8)}`);
-  await Deno.mkdir(fresh);
+  const fresh = join(runDir, `${FRESH_PREFIX}${crypto.randomUUID().slice(0, 8)}`);
   try {
+    await Deno.mkdir(fresh);
     await model.save(tf.io.withSaveHandler(async (artifacts) => {
       const manifest = {
         format: "layers-model",
@@ -54,11 +79,11 @@ export async function saveCheckpoint(
         weightsManifest: [{ paths: [FILES.weights], weights: artifacts.weightSpecs }],
       };
       await Deno.writeFile(join(fresh, FILES.weights), joinWeightData(artifacts.weightData));
-      await Deno.writeTextFile(join(fresh, FILES.model), JSON.stringify(manifest));
+      await Deno.writeTextFile(join(fresh, FILES.model), finiteJson(manifest));
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
     }));
     const optimizerWeights = await optimizer.getWeights();
-    const encoded = await tf.io.encodeWeights(optimizerWeights);
+    const encoded = await tf.io.encodeWeights(canonicalOptimizerNames(model, optimizerWeights));
     tf.dispose(
       optimizerWeights.map(({ tensor }) => tensor).filter((tensor) =>
         !(tensor instanceof tf.Variable)
@@ -67,123 +92,100 @@ export async function saveCheckpoint(
     await Deno.writeFile(join(fresh, FILES.optimizerWeights), joinWeightData(encoded.data));
     await Deno.writeTextFile(
       join(fresh, FILES.optimizer),
-      JSON.stringify({ className: optimizer.getClassName(), weights: encoded.specs }),
+      finiteJson({ className: optimizer.getClassName(), weights: encoded.specs }),
     );
-    await Deno.writeTextFile(join(fresh, FILES.state), JSON.stringify(state, null, 2));
-    const current = join(runDir, CHECKPOINT_DIR);
-    const previous = join(runDir, PREVIOUS_DIR);
-    await Deno.remove(previous, { recursive: true }).catch(() => {});
-    if (await exists(current)) await Deno.rename(current, previous);
-    await Deno.rename(fresh, current);
-    await Deno.remove(previous, { recursive: true }).catch(() => {});
+    await Deno.writeTextFile(join(fresh, FILES.state), finiteJson(state, 2));
   } catch (error) {
     await Deno.remove(fresh, { recursive: true }).catch(() => {});
-    throw error;
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new InputError(
+      `${runDir}: the checkpoint could not be written (${reason}); the previous one is intact`,
+    );
   }
+  const current = join(runDir, CHECKPOINT_DIR);
+  const previous = join(runDir, PREVIOUS_DIR);
+  await Deno.remove(previous, { recursive: true }).catch(() => {});
+  if (await isFolder(current)) await Deno.rename(current, previous);
+  await Deno.rename(fresh, current);
+  await Deno.remove(previous, { recursive: true }).catch(() => {});
 }
 
-async function readJson<T>(path: string): Promise<T> {
-  let text: string;
+/** True when `path` is a folder; false when nothing is there; an `InputError` for a file. */
+async function isFolder(path: string): Promise<boolean> {
   try {
-    text = await Deno.readTextFile(path);
+    const stat = await Deno.stat(path);
+    if (!stat.isDirectory) throw new InputError(`${path}: not a folder`);
+    return true;
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw new InputError(`${path}: file not found`);
-    throw error;
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new InputError(`${path}: not valid JSON (corrupt checkpoint?)`);
-  }
-}
-
-async function readBytes(path: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw new InputError(`${path}: file not found`);
+    if (error instanceof Deno.errors.NotFound) return false;
+    if (error instanceof Deno.errors.NotADirectory) {
+      throw new InputError(`${path}: a file is in the way of this path`);
+    }
     throw error;
   }
 }
 
 /** The checkpoint folder of a run (the previous one when a save was cut short), or an `InputError`. */
 export async function findCheckpoint(runDir: string): Promise<string> {
+  if (!(await isFolder(runDir))) throw new InputError(`${runDir}: no such run folder`);
   for (const name of [CHECKPOINT_DIR, PREVIOUS_DIR]) {
     const dir = join(runDir, name);
-    if (await exists(join(dir, FILES.state))) return dir;
+    if ((await isFolder(dir)) && (await isFile(join(dir, FILES.state)))) return dir;
   }
-  if (!(await exists(runDir))) throw new InputError(`${runDir}: no such run folder`);
   throw new InputError(
     `${runDir}: no checkpoint in this folder (expected ${CHECKPOINT_DIR}/${FILES.state})`,
   );
 }
 
-/** Loads only the model of a checkpoint folder (for evaluation). */
-export async function loadCheckpointModel(dir: string): Promise<tf.Sequential> {
-  const modelPath = join(dir, FILES.model);
-  const manifest = await readJson<
-    {
-      modelTopology: tf.io.ModelArtifacts["modelTopology"];
-      weightsManifest: tf.io.WeightsManifestConfig;
-    }
-  >(modelPath);
-  const weightsPath = join(dir, FILES.weights);
-  const weightData = await readBytes(weightsPath);
-  const specs = manifest.weightsManifest?.flatMap((group) => group.weights) ?? [];
-  const expectedBytes = specs.reduce(
-    (sum, spec) => sum + spec.shape.reduce((a, b) => a * b, 1) * 4,
-    0,
-  );
-  if (weightData.byteLength !== expectedBytes) {
-    throw new InputError(
-      `${weightsPath}: ${weightData.byteLength} bytes, ${modelPath} describes ${expectedBytes} (corrupt checkpoint?)`,
-    );
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
   }
+}
+
+/** The model of a checked checkpoint, rebuilt by tfjs. */
+async function modelOf(checked: CheckedCheckpoint): Promise<tf.Sequential> {
+  const data = checked.weightData;
   try {
     return await tf.loadLayersModel({
       load: () =>
         Promise.resolve({
-          modelTopology: manifest.modelTopology,
-          weightSpecs: specs,
-          weightData: weightData.slice().buffer,
+          modelTopology: checked.modelTopology,
+          weightSpecs: checked.weightSpecs as tf.io.WeightsManifestEntry[],
+          weightData: data.buffer.slice(
+            data.byteOffset,
+            data.byteOffset + data.byteLength,
+          ) as ArrayBuffer,
         }),
     }) as tf.Sequential;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new InputError(`${modelPath}: cannot rebuild the model (${reason})`);
+    throw new InputError(`${join(checked.dir, FILES.model)}: cannot rebuild the model (${reason})`);
   }
 }
 
-/** Reads the training state of a checkpoint folder. */
+/** Checks a checkpoint folder (see `checkCheckpoint`) and loads only its model (for evaluation). */
+export async function loadCheckpointModel(dir: string): Promise<tf.Sequential> {
+  return await modelOf(await checkCheckpoint(dir));
+}
+
+/** Reads and checks the training state of a checkpoint folder. */
 export async function readTrainingState(dir: string): Promise<TrainingState> {
   const path = join(dir, FILES.state);
-  const state = await readJson<TrainingState>(path);
-  if (state?.version !== 1 || typeof state.config?.model !== "string") {
-    throw new InputError(`${path}: not a training state of this tool`);
-  }
-  return state;
+  return checkState(await readJson(path), path);
 }
 
-/** Loads the latest checkpoint of a run folder. */
+/** Checks and loads the latest checkpoint of a run folder. */
 export async function loadCheckpoint(runDir: string): Promise<Checkpoint> {
-  const dir = await findCheckpoint(runDir);
-  const state = await readTrainingState(dir);
-  const model = await loadCheckpointModel(dir);
-  const optimizerPath = join(dir, FILES.optimizer);
-  const optimizer = await readJson<{ weights: tf.io.WeightsManifestEntry[] }>(optimizerPath);
-  const optimizerData = await readBytes(join(dir, FILES.optimizerWeights));
-  let decoded: tf.NamedTensorMap;
-  try {
-    decoded = tf.io.decodeWeights(optimizerData.slice().buffer, optimizer.weights);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new InputError(
-      `${join(dir, FILES.optimizerWeights)}: unreadable optimizer state (${reason})`,
-    );
-  }
-  const optimizerWeights = optimizer.weights.map((spec) => ({
-    name: spec.name,
-    tensor: decoded[spec.name],
-  }));
-  return { model, optimizerWeights, state, dir };
+  const checked = await checkCheckpoint(await findCheckpoint(runDir));
+  const model = await modelOf(checked);
+  return {
+    model,
+    optimizerWeights: optimizerTensors(checked),
+    state: checked.state,
+    dir: checked.dir,
+  };
 }

@@ -5,6 +5,9 @@ import { mixSeed } from "../data/random.ts";
 import { buildModel } from "../model/registry.ts";
 import type { BackendInfo } from "../backend/setup.ts";
 import { type Checkpoint, saveCheckpoint } from "../run_folder/checkpoint.ts";
+import { repairRunFolder } from "../run_folder/repair.ts";
+import { checkRoom } from "../run_folder/room.ts";
+import { DivergenceError } from "../errors.ts";
 import { evaluate } from "./evaluate.ts";
 import { evaluationBatchSize, microBatchLimit, planStep } from "./step_plan.ts";
 import { createOptimizer } from "./optimizer.ts";
@@ -109,6 +112,12 @@ interface Plan {
   evalBatch: number;
   /** Workers sharing each step on the wasm backend (one per further core). */
   workers?: GradientWorkers;
+}
+
+/** About how many bytes a checkpoint of the run takes: the weights, and Adam's two moments. */
+function checkpointBytes({ model, state }: Run): number {
+  const copies = state.config.optimizer === "adam" ? 3 : 1;
+  return model.countParams() * 4 * copies + 2 ** 20;
 }
 
 /** The run to train: resumed from its checkpoint, or new with `config`. */
@@ -225,8 +234,17 @@ async function trainEpoch(
   let correct = tf.scalar(state.partial.correct, "int32");
   const secondsBefore = state.partial.seconds;
   let lastRead = 0;
+  let lastGoodStep = state.step;
   const readPartial = async () => {
     const [loss, right] = await Promise.all([lossSum.data(), correct.data()]);
+    if (!Number.isFinite(loss[0])) {
+      throw new DivergenceError(
+        `training diverged: the loss is ${loss[0]} in epoch ${state.epoch + 1}, after step ${
+          lastGoodStep + 1 === state.step ? state.step : `${lastGoodStep + 1}–${state.step}`
+        }; the last checkpoint is kept as it was (try a smaller learning rate, --lr)`,
+      );
+    }
+    lastGoodStep = state.step;
     state.partial = {
       ...state.partial,
       lossSum: loss[0],
@@ -283,8 +301,31 @@ async function trainEpoch(
   await readPartial();
   report(true);
   tf.dispose([lossSum, correct]);
-  if (interrupted) await saveCheckpoint(options.runDir, model, optimizer, state);
+  if (interrupted) await saveIfFinite(run, options);
   return interrupted;
+}
+
+/**
+ * Saves a checkpoint unless a weight stopped being a finite number (a
+ * diverging run whose loss has not shown it yet): then the previous
+ * checkpoint stays and a `DivergenceError` ends the run.
+ */
+async function saveIfFinite(run: Run, options: TrainOptions): Promise<void> {
+  const { model, optimizer, state } = run;
+  const finite = tf.tidy(() =>
+    tf.stack(model.weights.map((weight) => tf.all(tf.isFinite(weight.read()))))
+  );
+  const flags = await finite.data();
+  finite.dispose();
+  const broken = model.weights.find((_, i) => !flags[i]);
+  if (broken) {
+    throw new DivergenceError(
+      `training diverged: ${broken.originalName} holds values that are not finite numbers in epoch ${
+        state.epoch + 1
+      }; the last checkpoint is kept as it was (try a smaller learning rate, --lr)`,
+    );
+  }
+  await saveCheckpoint(options.runDir, model, optimizer, state);
 }
 
 /** Evaluates after an epoch, records it, saves the checkpoint and the run files. */
@@ -294,7 +335,7 @@ async function finishEpoch(
   options: TrainOptions,
   epochStart: EpochProgress,
 ): Promise<void> {
-  const { model, optimizer, state } = run;
+  const { model, state } = run;
   const started = performance.now();
   const evaluation = await evaluate(model, plan.testSplit, {
     resize: state.config.resize,
@@ -315,7 +356,7 @@ async function finishEpoch(
   state.batch = 0;
   state.partial = { lossSum: 0, correct: 0, seen: 0, seconds: 0 };
   options.log?.(format(record));
-  await saveCheckpoint(options.runDir, model, optimizer, state);
+  await saveIfFinite(run, options);
   await writeRunFiles(options.runDir, state);
 }
 
@@ -340,6 +381,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   try {
     const opened: OpenedOptions = { ...options, dataset: await options.dataset };
     const run = await prepare(options, settings);
+    await checkRoom(options.runDir, checkpointBytes(run));
+    if (options.resume) {
+      const { dir, state } = options.resume;
+      for (const line of await repairRunFolder(options.runDir, dir, state)) options.log?.(line);
+    }
     const plan = makePlan(run, opened);
     const { config } = run.state;
     plan.workers = await starting;
