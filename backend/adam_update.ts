@@ -6,27 +6,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { AdamParameter, AdamStep } from "./adam_step.ts";
 import { wasmAdamUpdate } from "./wasm/adam.ts";
 import { webgpuAdamUpdate } from "./webgpu/adam.ts";
 import { webgpuKernelOptions } from "./webgpu/kernel_options.ts";
-
-/** One parameter's tensors in an Adam step. */
-export interface AdamParameter {
-  value: tf.Variable;
-  gradient: tf.Tensor;
-  firstMoment: tf.Variable;
-  secondMoment: tf.Variable;
-}
-
-/** Adam's settings, and the optimizer's scalars β₁ᵗ and β₂ᵗ of this step. */
-export interface AdamStep {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  beta1Power: tf.Tensor;
-  beta2Power: tf.Tensor;
-}
 
 /**
  * One Adam step for `parameters` by the active backend's own kernel.

@@ -1,4 +1,8 @@
+import { fileURLToPath } from "node:url";
 import { InputError } from "../errors.ts";
+
+/** The script that sets environment variables and re-executes the interpreter. */
+const ENV_WRAPPER = new URL("../tools/python_with_env.py", import.meta.url);
 
 /** How to run the PyTorch reference script and on what. */
 export interface TorchReference {
@@ -11,7 +15,7 @@ export interface TorchReference {
   resize: number;
   batchSize: number;
   steps: number;
-  /** Extra environment variables for the interpreter (a preloaded BLAS). */
+  /** Environment variables for the interpreter (a preloaded BLAS, TF32 switches). */
   env?: Record<string, string>;
 }
 
@@ -34,9 +38,10 @@ export async function runTorchReference(reference: TorchReference): Promise<Torc
     "--steps",
     String(steps),
   ];
+  // Deno lets a task run the interpreter but not set LD_PRELOAD for it: a wrapper sets the variables.
+  const env = Object.entries(reference.env ?? {}).map(([name, value]) => `${name}=${value}`);
   const command = new Deno.Command(python, {
-    args,
-    env: reference.env,
+    args: env.length > 0 ? [fileURLToPath(ENV_WRAPPER), ...env, "--", ...args] : args,
     stdout: "piped",
     stderr: "inherit",
   });

@@ -9,7 +9,7 @@ import {
   setWebGPUKernelOptions,
   type WebGPUKernelOptions,
 } from "../backend/webgpu/kernel_options.ts";
-import { DEFAULT_TILING, type Tiling } from "../backend/webgpu/tiled_product.ts";
+import { DEFAULT_TILING, type Tiling } from "../backend/webgpu/products/generator.ts";
 import { choiceFlag, integerFlag, textFlag } from "../cli/flags.ts";
 import { InputError } from "../errors.ts";
 

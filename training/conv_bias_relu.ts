@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { RELU_GRADIENT } from "../backend/relu_gradient.ts";
 
 /** Stride and padding of a 2-D convolution (NHWC, no dilation). */
 export interface ConvGeometry {
@@ -43,11 +44,11 @@ export function convBiasRelu(
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
         tf.tidy(() => {
           const [savedInput, savedWeights, savedOutput] = saved;
-          // ReLU's gradient, read off the output (positive where the input is);
-          // the mask goes at once (68 MB at AlexNet's first layer).
-          const mask = tf.step(savedOutput);
-          const dyLinear = tf.mul(dy, mask) as tf.Tensor4D;
-          mask.dispose();
+          // ReLU's gradient, read off the output (positive where the input is), in one pass.
+          const dyLinear = tf.engine().runKernel(RELU_GRADIENT, {
+            dy,
+            y: savedOutput,
+          }) as tf.Tensor4D;
           const gradients = [
             tf.engine().runKernel(
               "Conv2DBackpropFilter",

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import type { AdamParameter, AdamStep } from "../adam_update.ts";
+import type { AdamParameter, AdamStep } from "../adam_step.ts";
 import { heapFloats, heapViews, type WasmHeap } from "./heap.ts";
 import {
   addressOf,

@@ -1,5 +1,6 @@
 import type * as tf from "@tensorflow/tfjs";
 import { overrideKernel } from "../kernel_override.ts";
+import { blas } from "./blas.ts";
 import { transposeInto } from "./layout/transpose.ts";
 import { WasmWorkspace } from "./workspace.ts";
 
@@ -72,6 +73,17 @@ function batchMatMulWasm({ inputs, backend, attrs }: MatMulArgs): tf.TensorInfo 
   const [bRows, bColumns] = b.shape.slice(-2);
   const [m, k] = transposeA ? [aColumns, aRows] : [aRows, aColumns];
   const n = transposeB ? bRows : bColumns;
+  const library = blas();
+  if (library && batchOf(a) === 1 && batchOf(b) === 1) {
+    // The BLAS takes the transposes as flags: nothing is moved.
+    const space = new WasmWorkspace(backend);
+    const outer = (a.shape.length >= b.shape.length ? a : b).shape.slice(0, -2);
+    const c = space.temporary([...outer, m, n]);
+    const [av, bv, cv] = space.views([a, b, c]);
+    library.gemm({ rows: m, columns: n, inner: k, a: av, b: bv, c: cv, transposeA, transposeB });
+    space.release(c);
+    return c;
+  }
   const directCost = (transposeA ? m * k : 0) + (transposeB ? k * n : 0) + PACKING_COST * k * n;
   const swappedCost = (transposeA ? 0 : m * k) + (transposeB ? 0 : k * n) +
     PACKING_COST * m * k + m * n;

@@ -5,7 +5,9 @@ import wasmSimdBinary from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm
 };
 import type { BackendInfo } from "../backend_info.ts";
 import { registerDropoutMask } from "../dropout_mask.ts";
+import { registerReluGradient } from "../relu_gradient.ts";
 import { adviseHugePages } from "../huge_pages.ts";
+import { blas } from "./blas.ts";
 import { registerWasmConvGradients } from "./conv_gradients.ts";
 import type { WasmHeap } from "./heap.ts";
 import { registerWasmIdentity } from "./identity.ts";
@@ -52,6 +54,7 @@ export async function setupWasm(): Promise<BackendInfo> {
     );
   }
   registerDropoutMask();
+  registerReluGradient();
   registerWasmConvGradients();
   registerWasmIdentity();
   registerWasmMatMul();
@@ -71,9 +74,12 @@ export async function setupWasm(): Promise<BackendInfo> {
     throw new Error("the wasm backend failed to start: use --backend webgpu or --backend cpu");
   }
   adviseHugePages((tf.backend() as unknown as WasmHeap).wasm.HEAPU8.buffer, WASM_HEAP_LIMIT);
+  const library = blas();
   return {
     name: "wasm",
-    description: "tfjs wasm backend (XNNPACK, SIMD)",
+    description: `tfjs wasm backend (XNNPACK, SIMD${
+      library ? `; ${library.name} for matrix products` : ""
+    })`,
     software: true,
     maxBindingBytes: WASM_TENSOR_BYTES,
   };

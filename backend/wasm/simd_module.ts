@@ -43,6 +43,8 @@ export const op = {
   f32x4Mul: [0xfd, 0xe6, 0x01],
   f32x4Div: [0xfd, 0xe7, 0x01],
   f32x4Max: [0xfd, 0xe9, 0x01],
+  f32x4Gt: [0xfd, 0x44],
+  v128And: [0xfd, 0x4e],
 } as const;
 
 /** The address `base + offset` (two locals) on the stack. */

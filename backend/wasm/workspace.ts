@@ -1,5 +1,6 @@
 import type * as tf from "@tensorflow/tfjs";
 import { KernelWorkspace } from "../kernel_workspace.ts";
+import { blas } from "./blas.ts";
 import { heapViews, type WasmHeap } from "./heap.ts";
 
 /**
@@ -32,12 +33,20 @@ export class WasmWorkspace extends KernelWorkspace {
   }
 
   /**
-   * a [rows, inner] · b [inner, columns] as a temporary [rows, columns],
-   * run by the wasm backend's 1×1 convolution (XNNPACK's fastest product
-   * here: its matrix-product kernel slows down on long operands).
+   * a [rows, inner] · b [inner, columns] as a temporary [rows, columns]: by
+   * the machine's BLAS where one is open (see `blas.ts`), else by the wasm
+   * backend's 1×1 convolution (XNNPACK's fastest product here: its
+   * matrix-product kernel slows down on long operands).
    */
   product(a: tf.TensorInfo, b: tf.TensorInfo, rows: number, columns: number): tf.TensorInfo {
     const inner = b.shape.reduce((x, y) => x * y, 1) / columns;
+    const library = blas();
+    if (library) {
+      const c = this.temporary([rows, columns]);
+      const [av, bv, cv] = this.views([a, b, c]);
+      library.gemm({ rows, columns, inner, a: av, b: bv, c: cv });
+      return c;
+    }
     return this.run(
       "Conv2D",
       {

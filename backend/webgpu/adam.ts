@@ -8,7 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { AdamParameter, AdamStep } from "../adam_update.ts";
+import type { AdamParameter, AdamStep } from "../adam_step.ts";
 import { storedAsFloat32, type WebGPUProgram, type WebGPURunner } from "./program.ts";
 
 /** An element-wise pass over `size` floats (one thread per float). */

@@ -15,9 +15,9 @@ import {
   convGeometry,
   denseOperand,
   im2colByFilterElement,
-} from "./product_operands.ts";
-import { reductionSplit } from "./tiled_product.ts";
-import { runProduct, SumSplitsProgram } from "./products.ts";
+} from "./products/operands.ts";
+import { reductionSplit } from "./products/generator.ts";
+import { runProduct, SumSplitsProgram } from "./products/run.ts";
 import { FilterGradientTiledProgram, TILED_DEPTH, tiledUniforms } from "./filter_gradient_tiled.ts";
 import { storedAsFloat32, type WebGPURunner } from "./program.ts";
 

@@ -15,10 +15,10 @@ import {
   convGeometry,
   denseOperand,
   im2colByOutputPixel,
-} from "./product_operands.ts";
-import { runProduct } from "./products.ts";
+} from "./products/operands.ts";
+import { runProduct } from "./products/run.ts";
 import { storedAsFloat32, type WebGPURunner } from "./program.ts";
-import type { ProductSpec } from "./tiled_product.ts";
+import type { ProductSpec } from "./products/generator.ts";
 
 /** The convolution as a product: rows (b, oh, ow), columns co, reduction (kh, kw, ci). */
 export function convolutionSpec(

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { DEFAULT_TILING, type Tiling } from "./tiled_product.ts";
+import { DEFAULT_TILING, type Tiling } from "./products/generator.ts";
 
 /** The choices, each naming the variant that runs. */
 export interface WebGPUKernelOptions {

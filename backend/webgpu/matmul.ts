@@ -11,10 +11,10 @@
 import type * as tf from "@tensorflow/tfjs";
 import { overrideKernel } from "../kernel_override.ts";
 import { webgpuKernelOptions } from "./kernel_options.ts";
-import { denseOperand } from "./product_operands.ts";
-import { runProduct } from "./products.ts";
+import { denseOperand } from "./products/operands.ts";
+import { runProduct } from "./products/run.ts";
 import { storedAsFloat32, type WebGPURunner } from "./program.ts";
-import type { ProductSpec } from "./tiled_product.ts";
+import type { ProductSpec } from "./products/generator.ts";
 
 /** The sizes of a product of one pair of matrices, or undefined for a batched one. */
 function matrixSizes(

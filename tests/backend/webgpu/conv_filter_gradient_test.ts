@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, relativeError } from "../../support/assert.ts";
 import { seededRandom } from "../../../data/random.ts";
 import { setupBackend } from "../../../backend/setup.ts";
-import { DEFAULT_TILING, reductionSplit } from "../../../backend/webgpu/tiled_product.ts";
+import { DEFAULT_TILING, reductionSplit } from "../../../backend/webgpu/products/generator.ts";
 import { setWebGPUKernelOptions } from "../../../backend/webgpu/kernel_options.ts";
 import { hasAdapter } from "../../support/backends.ts";
 import { uniformTensor } from "../../support/test_data.ts";

@@ -7,8 +7,8 @@ import { convolutionSpec } from "../../../backend/webgpu/convolution.ts";
 import { DropoutMaskProgram } from "../../../backend/webgpu/dropout_mask.ts";
 import { FilterGradientTiledProgram } from "../../../backend/webgpu/filter_gradient_tiled.ts";
 import { matmulSpec } from "../../../backend/webgpu/matmul.ts";
-import { convGeometry } from "../../../backend/webgpu/product_operands.ts";
-import { productProgram, SumSplitsProgram } from "../../../backend/webgpu/products.ts";
+import { convGeometry } from "../../../backend/webgpu/products/operands.ts";
+import { productProgram, SumSplitsProgram } from "../../../backend/webgpu/products/run.ts";
 import type { WebGPUProgram } from "../../../backend/webgpu/program.ts";
 
 /** AlexNet's convolutions at 224 on a micro-batch of 64, and LeNet's at 28 on 128. */

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import type { WebGPUProgram } from "./program.ts";
+import type { WebGPUProgram } from "../program.ts";
 
 /** How a workgroup's tile of C is cut among its threads. */
 export interface Tiling {

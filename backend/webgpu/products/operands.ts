@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { advanceDigits, type OperandLoader } from "./tiled_product.ts";
+import { advanceDigits, type OperandLoader } from "./generator.ts";
 
 /**
  * A dense row-major matrix read as the operand X(r, o): stored `[R, O]`

@@ -5,8 +5,8 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { webgpuKernelOptions } from "./kernel_options.ts";
-import type { WebGPUProgram, WebGPURunner } from "./program.ts";
+import { webgpuKernelOptions } from "../kernel_options.ts";
+import type { WebGPUProgram, WebGPURunner } from "../program.ts";
 import {
   DEFAULT_TILING,
   type ProductSpec,
@@ -14,7 +14,7 @@ import {
   TiledProductProgram,
   type Tiling,
   TILING_96,
-} from "./tiled_product.ts";
+} from "./generator.ts";
 
 /** Fewest reduction terms one workgroup sums, so that splitting never costs more than it saves. */
 const MIN_SPLIT_DEPTH = 1024;

@@ -1,0 +1,65 @@
+import * as tf from "@tensorflow/tfjs";
+import { assert, relativeError } from "../../support/assert.ts";
+import { setupBackend } from "../../../backend/setup.ts";
+import { blas, useBlas } from "../../../backend/wasm/blas.ts";
+import { seededRandom } from "../../../data/random.ts";
+import { uniformTensor } from "../../support/test_data.ts";
+
+await setupBackend("wasm");
+const library = blas();
+if (!library) {
+  console.warn(
+    "SKIPPED: no BLAS opened (apt-get install libopenblas0-pthread; the test task grants its path)",
+  );
+}
+
+Deno.test({
+  name:
+    "wasm products by the BLAS and by XNNPACK equal the CPU's (dense, every transpose; Winograd and im2col convolutions)",
+  ignore: !library,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const random = seededRandom(12);
+    await setupBackend("cpu");
+    const a = uniformTensor([37, 300], random);
+    const b = uniformTensor([300, 41], random);
+    const x = uniformTensor([3, 13, 13, 64], random);
+    const filter = uniformTensor([3, 3, 64, 72], random);
+    const dy = uniformTensor([3, 13, 13, 72], random);
+    const conv1 = uniformTensor([2, 67, 67, 1], random);
+    const conv1Dy = uniformTensor([2, 15, 15, 96], random);
+    const same = { strides: 1, pad: "same", dataFormat: "NHWC", dilations: 1 };
+    const kernels = () => [
+      tf.matMul(a, b),
+      tf.matMul(a.transpose(), b, true, false),
+      tf.matMul(a, b.transpose(), false, true),
+      tf.engine().runKernel("Conv2D", { x, filter }, same) as tf.Tensor,
+      tf.engine().runKernel("Conv2DBackpropInput", { dy, filter }, {
+        ...same,
+        inputShape: x.shape,
+      }) as tf.Tensor,
+      tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
+        ...same,
+        filterShape: filter.shape,
+      }) as tf.Tensor,
+      tf.engine().runKernel("Conv2DBackpropFilter", { x: conv1, dy: conv1Dy }, {
+        strides: 4,
+        pad: "valid",
+        dataFormat: "NHWC",
+        filterShape: [11, 11, 1, 96],
+      }) as tf.Tensor,
+    ];
+    const expected = await Promise.all(kernels().map((t) => t.data()));
+    await setupBackend("wasm");
+    for (const on of [true, false]) {
+      useBlas(on);
+      const actual = await Promise.all(kernels().map((t) => t.data()));
+      actual.forEach((values, i) => {
+        const error = relativeError(values, expected[i]);
+        assert(error <= 1e-4, `${on ? "BLAS" : "XNNPACK"}, kernel ${i}: relative error ${error}`);
+      });
+    }
+    useBlas(true);
+  },
+});
