@@ -33,6 +33,7 @@ import {
   DATA_DIR_FLAG,
   MODEL_FLAG,
   RESIZE_FLAG,
+  THREADS_FLAG,
 } from "./cli/shared_flags.ts";
 import { gatherBatch, shuffledOrder } from "./data/batches.ts";
 import { openDataset } from "./data/source.ts";
@@ -41,7 +42,8 @@ import { buildModel, checkResize, MODELS } from "./model/registry.ts";
 import { microBatchLimit } from "./training/step_plan.ts";
 import { timestamp } from "./cli/run_dir.ts";
 import { deviceLine } from "./cli/device_line.ts";
-import { workerCount } from "./training/workers/gradient_workers.ts";
+import { planThreads, thisMachine } from "./training/workers/thread_plan.ts";
+import { networkSize } from "./model/workload.ts";
 
 const FLAGS = {
   model: MODEL_FLAG,
@@ -57,6 +59,7 @@ const FLAGS = {
     default: 10,
   }),
   backend: BACKEND_FLAG,
+  threads: THREADS_FLAG,
   "data-dir": DATA_DIR_FLAG,
   "torch-script": textFlag({
     placeholder: "FILE",
@@ -112,11 +115,12 @@ Usage: deno task bench [flags]`,
     checkResize(model, resize);
     const batchSize = values.batch;
     const started = performance.now();
-    const backend = await setupBackend(values.backend, {
-      model,
-      resize,
-      threads: workerCount() + 1,
-    });
+    const threads = planThreads(
+      thisMachine(),
+      { ...networkSize(model, resize), batchSize },
+      values.threads,
+    );
+    const backend = await setupBackend(values.backend, { model, resize, threads: threads.threads });
     if (backend.name === "webgpu") applyWebGPUFlags(values);
     if (values["gpu-report"] && backend.name !== "webgpu") {
       throw new InputError(
@@ -140,6 +144,13 @@ Usage: deno task bench [flags]`,
       : undefined;
     const dataset = await openDataset({ dataDir: values["data-dir"] });
     console.log(deviceLine(backend));
+    if (backend.name === "wasm") {
+      console.log(
+        `threads: ${threads.threads} (${threads.reason}), planned peak memory ${
+          (threads.peakBytes / 1e9).toFixed(1)
+        } GB`,
+      );
+    }
     const order = shuffledOrder(dataset.train.count, 0, 0);
     const batchAt = (i: number) =>
       gatherBatch(
@@ -170,6 +181,7 @@ Usage: deno task bench [flags]`,
         backend,
         batchAt,
         started,
+        threads: threads.threads,
       });
       const stepSeconds = figures.medianSecondsPerStep as number;
       console.log(

@@ -26,6 +26,7 @@ import {
   DATA_DIR_FLAG,
   MODEL_FLAG,
   RESIZE_FLAG,
+  THREADS_FLAG,
 } from "./cli/shared_flags.ts";
 import { DATASET_NAMES } from "./data/datasets.ts";
 import { openDataset } from "./data/source.ts";
@@ -33,7 +34,8 @@ import { InputError } from "./errors.ts";
 import { buildModel, checkResize, MODELS } from "./model/registry.ts";
 import { formatSummary } from "./model/summary.ts";
 import { findCheckpoint, loadCheckpoint, readTrainingState } from "./run_folder/checkpoint.ts";
-import { workerCount } from "./training/workers/gradient_workers.ts";
+import { planThreads, thisMachine } from "./training/workers/thread_plan.ts";
+import { networkSize } from "./model/workload.ts";
 import { deviceLine } from "./cli/device_line.ts";
 import { OPTIMIZER_NAMES } from "./training/optimizer.ts";
 import type { TrainConfig } from "./training/state.ts";
@@ -85,6 +87,7 @@ const FLAGS = {
     help: "continue the run in DIR from its last checkpoint",
   }),
   backend: BACKEND_FLAG,
+  threads: THREADS_FLAG,
   recalibrate: switchFlag({
     help: "with --backend auto: measure WebGPU against wasm again instead of the cached choice",
   }),
@@ -138,10 +141,15 @@ Usage: deno task train [flags]`,
     const settings = config ??
       (await readTrainingState(await findCheckpoint(values.resume!))).config;
 
+    const threads = planThreads(
+      thisMachine(),
+      { ...networkSize(settings.model, settings.resize), batchSize: settings.batchSize },
+      values.threads,
+    );
     const backend = await setupBackend(values.backend, {
       model: settings.model,
       resize: settings.resize,
-      threads: workerCount() + 1,
+      threads: threads.threads,
       recalibrate: values.recalibrate,
     });
     console.log(deviceLine(backend));
@@ -184,6 +192,7 @@ Usage: deno task train [flags]`,
       config,
       resume,
       epochs: values.epochs,
+      threads: values.threads,
       signal: controller.signal,
       ...display,
     });

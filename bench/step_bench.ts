@@ -73,6 +73,8 @@ export interface StepBench {
   batchAt: BatchSource;
   /** When the command started (for the time to the first step's end). */
   started: number;
+  /** Threads sharing each step on wasm. */
+  threads: number;
 }
 
 /** Times the first training step apart and `steps` more; then profiles one step's kernels. */
@@ -86,7 +88,7 @@ export async function benchSteps(bench: StepBench): Promise<Record<string, unkno
     resize,
     microBatchLimit: limit,
   };
-  const workers = await workersFor(backend, { model, resize });
+  const workers = await workersFor(backend, { model, resize, threads: bench.threads });
   const { shares } = planStep({
     batchSize,
     threads: 1 + (workers?.count ?? 0),

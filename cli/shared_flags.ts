@@ -42,3 +42,9 @@ export const DATA_DIR_FLAG = textFlag({
   help: "folder holding the dataset's four .gz files",
   defaultText: "the cache, then /usr/share/datasets",
 });
+
+/** `--threads`: threads sharing each step on wasm; the default fits the cores and memory. */
+export const THREADS_FLAG = integerFlag({
+  help: "threads sharing each step on the CPU (wasm)",
+  defaultText: "as many as the cores and the available memory allow, at most 8",
+});

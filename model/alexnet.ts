@@ -21,6 +21,11 @@ export function alexnetFeatureSide(resize: number): number {
  * dropout 0.5, dense 10 (logits).
  */
 export function buildAlexNet(options: { resize: number; seed: number | null }): tf.Sequential {
+  return tf.sequential({ name: "alexnet", layers: alexNetLayers(options) });
+}
+
+/** The layers of {@link buildAlexNet}, not yet built (no weights allocated). */
+export function alexNetLayers(options: { resize: number; seed: number | null }): tf.layers.Layer[] {
   const { resize, seed } = options;
   if (!Number.isInteger(resize) || resize < ALEXNET_MIN_RESIZE) {
     throw new SettingError(
@@ -57,9 +62,7 @@ export function buildAlexNet(options: { resize: number; seed: number | null }): 
     });
   const pool = (index: number) =>
     tf.layers.maxPooling2d({ poolSize: 3, strides: 2, name: `pool${index}` });
-  return tf.sequential({
-    name: "alexnet",
-    layers: [
+  return [
       conv(1, 1, 96, 11, 4, [resize, resize, 1]),
       pool(1),
       conv(2, 96, 256, 5, 1),
@@ -74,6 +77,5 @@ export function buildAlexNet(options: { resize: number; seed: number | null }): 
       dense(2, 4096, 4096, true),
       tf.layers.dropout({ rate: 0.5, name: "dropout2" }),
       dense(3, 4096, 10, false),
-    ],
-  });
+  ];
 }

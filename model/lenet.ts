@@ -15,15 +15,18 @@ export interface LeNetOptions {
  * with PyTorch's default initialisation drawn from `seed`.
  */
 export function buildLeNet(options: LeNetOptions): tf.Sequential {
+  return tf.sequential({ name: options.relu ? "lenet_relu" : "lenet", layers: leNetLayers(options) });
+}
+
+/** The layers of {@link buildLeNet}, not yet built (no weights allocated). */
+export function leNetLayers(options: LeNetOptions): tf.layers.Layer[] {
   const { seed, relu } = options;
   const activation = relu ? "relu" : "sigmoid";
   const pool = (index: number) =>
     relu
       ? tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `pool${index}` })
       : tf.layers.averagePooling2d({ poolSize: 2, strides: 2, name: `pool${index}` });
-  return tf.sequential({
-    name: relu ? "lenet_relu" : "lenet",
-    layers: [
+  return [
       tf.layers.conv2d({
         inputShape: [28, 28, 1],
         filters: 6,
@@ -56,6 +59,5 @@ export function buildLeNet(options: LeNetOptions): tf.Sequential {
         ...torchDefaultInit(120, seed, 12),
       }),
       tf.layers.dense({ units: 10, name: "dense3", ...torchDefaultInit(84, seed, 13) }),
-    ],
-  });
+  ];
 }

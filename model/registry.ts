@@ -1,7 +1,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import { SettingError } from "../errors.ts";
-import { ALEXNET_MIN_RESIZE, buildAlexNet } from "./alexnet.ts";
-import { buildLeNet } from "./lenet.ts";
+import { ALEXNET_MIN_RESIZE, alexNetLayers, buildAlexNet } from "./alexnet.ts";
+import { buildLeNet, leNetLayers } from "./lenet.ts";
 
 /** Names of the networks this toolkit builds. */
 export type ModelName = "alexnet" | "lenet" | "lenet-relu";
@@ -14,6 +14,8 @@ export interface ModelSpec {
   maxResize: number;
   /** Builds the network; a `null` seed gives all-zero weights (see `torchDefaultInit`). */
   build(options: { resize: number; seed: number | null }): tf.Sequential;
+  /** The network's layers, not yet built (no weights allocated). */
+  layers(options: { resize: number; seed: number | null }): tf.layers.Layer[];
 }
 
 /** The networks by name. */
@@ -23,18 +25,21 @@ export const MODELS: Record<ModelName, ModelSpec> = {
     minResize: ALEXNET_MIN_RESIZE,
     maxResize: 1024,
     build: buildAlexNet,
+    layers: alexNetLayers,
   },
   lenet: {
     defaultResize: 28,
     minResize: 28,
     maxResize: 28,
     build: ({ seed }) => buildLeNet({ seed, relu: false }),
+    layers: ({ seed }) => leNetLayers({ seed, relu: false }),
   },
   "lenet-relu": {
     defaultResize: 28,
     minResize: 28,
     maxResize: 28,
     build: ({ seed }) => buildLeNet({ seed, relu: true }),
+    layers: ({ seed }) => leNetLayers({ seed, relu: true }),
   },
 };
 

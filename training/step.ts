@@ -51,10 +51,11 @@ export async function trainStep(
     microBatches: shares[0].microBatches,
   });
   let { gradients, scaledLoss, correct } = own;
-  for (const other of collect ? await collect() : []) {
-    gradients = gradients.map((gradient, i) => addFloats(gradient, other.gradients[i]));
-    scaledLoss = addInto(scaledLoss, tf.scalar(other.scaledLoss));
-    correct = addInto(correct, tf.scalar(other.correct, "int32"));
+  if (collect) {
+    const others = await collect();
+    gradients = gradients.map((gradient, i) => addFloats(gradient, others.gradients[i]));
+    scaledLoss = addInto(scaledLoss, tf.scalar(others.scaledLoss));
+    correct = addInto(correct, tf.scalar(others.correct, "int32"));
   }
   const named: tf.NamedTensorMap = {};
   variables.forEach((variable, i) => named[variable.name] = gradients[i]);

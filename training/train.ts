@@ -22,6 +22,8 @@ import {
 } from "./state.ts";
 import { trainStep } from "./step.ts";
 import { type GradientWorkers, workersFor } from "./workers/gradient_workers.ts";
+import { type Machine, planThreads, thisMachine, type ThreadPlan } from "./workers/thread_plan.ts";
+import { networkSize } from "../model/workload.ts";
 
 /** Seconds between reads of the device-side metrics. */
 const METRICS_READ_INTERVAL = 0.5;
@@ -56,6 +58,10 @@ export interface TrainOptions {
   onProgress?: (progress: TrainingProgress) => void;
   /** Called after every step. */
   onStep?: (state: Readonly<TrainingState>) => void;
+  /** Threads to share each step on wasm (default: as many as the cores and memory allow). */
+  threads?: number;
+  /** The machine to plan the threads for (default: this one). */
+  machine?: Machine;
 }
 
 /** Where the epoch in progress stands, as reported to {@link TrainOptions.onProgress}. */
@@ -110,8 +116,9 @@ interface Plan {
   microBatchLimit: number;
   stepsPerEpoch: number;
   evalBatch: number;
-  /** Workers sharing each step on the wasm backend (one per further core). */
+  /** Workers sharing each step on the wasm backend, and why that many. */
   workers?: GradientWorkers;
+  threads?: ThreadPlan;
 }
 
 /** About how many bytes a checkpoint of the run takes: the weights, and Adam's two moments. */
@@ -167,7 +174,11 @@ function planLines(
       (options.backend.maxBindingBytes / 2 ** 20).toFixed(0)
     } MiB), gradients accumulated`
     : "";
-  const threads = shares.length > 1 ? `; each step shared by ${plan.workers!.describe()}` : "";
+  const threads = plan.threads
+    ? `; ${
+      shares.length > 1 ? `each step shared by ${plan.workers!.describe()}` : "one thread"
+    } (${plan.threads.reason}), planned peak memory ${(plan.threads.peakBytes / 1e9).toFixed(1)} GB`
+    : "";
   const lines = [
     `model: ${config.model} at ${config.resize}×${config.resize}, ${
       model.countParams().toLocaleString("en-US")
@@ -371,11 +382,19 @@ async function finishEpoch(
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const settings = options.resume?.state.config ?? options.config;
   if (!settings) throw new Error("train: give either config or resume");
+  const threads = options.backend.name === "wasm"
+    ? planThreads(
+      options.machine ?? thisMachine(),
+      { ...networkSize(settings.model, settings.resize), batchSize: settings.batchSize },
+      options.threads,
+    )
+    : undefined;
   // The workers load tfjs and build their model while this thread builds its own.
   const stopStarting = new AbortController();
   const starting = workersFor(options.backend, {
     model: settings.model,
     resize: settings.resize,
+    threads: threads?.threads ?? 1,
     signal: stopStarting.signal,
   });
   try {
@@ -389,6 +408,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const plan = makePlan(run, opened);
     const { config } = run.state;
     plan.workers = await starting;
+    plan.threads = threads;
     for (const line of planLines(run, plan, opened)) options.log?.(line);
     const stepsAtStart = run.state.step;
     while (run.state.epoch < config.epochs) {

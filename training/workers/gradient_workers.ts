@@ -7,13 +7,14 @@ import type { DropoutPlan } from "../forward.ts";
 import { batchSlice, MIN_SHARE, type Share } from "../step_plan.ts";
 // Carried into bundles, which start their workers from themselves (see workerEntry).
 import "./gradient_worker.ts";
-import type { WorkerReply, WorkerRequest } from "./messages.ts";
+import type { SharedBuffers, WorkerReply, WorkerRequest } from "./messages.ts";
 import { GRADIENT_WORKER_NAME } from "./worker_role.ts";
 
-/** A worker's share of a step: its gradients (views of shared memory, valid until the next step) and sums. */
-export interface SharedPart {
+/** What the workers computed of a step: the sum of their gradients, and their shares' sums. */
+export interface WorkersPart {
+  /** Views of shared memory, valid until the next step. */
   gradients: Float32Array[];
-  /** Sum of the share's losses divided by the size of the whole batch. */
+  /** Sum of the shares' losses divided by the size of the whole batch. */
   scaledLoss: number;
   correct: number;
 }
@@ -67,8 +68,8 @@ function expectResult(reply: WorkerReply): Extract<WorkerReply, { kind: "result"
 export class GradientWorkers {
   private constructor(
     private readonly workers: Worker[],
-    /** The weights sent to every worker, and each worker's gradients, in shared memory. */
-    private readonly shared: { weights: Float32Array[]; gradients: Float32Array[][] },
+    /** The weights sent to every worker, the sum of their gradients and its locks. */
+    private readonly shared: SharedBuffers,
     /** Fewest examples per share of a batch. */
     readonly minShare: number,
   ) {}
@@ -97,8 +98,8 @@ export class GradientWorkers {
     const replies = workers.map((worker) => nextReply(worker));
     workers.forEach((worker, i) => {
       const { model, resize } = options;
-      const weightsPlace = workers.length === 1 ? "gradients" : i === 0 ? "own" : "none";
-      worker.postMessage({ kind: "init", model, resize, weightsPlace } satisfies WorkerRequest);
+      const allocate = i === 0 ? { separateWeights: workers.length > 1 } : undefined;
+      worker.postMessage({ kind: "init", model, resize, allocate } satisfies WorkerRequest);
     });
     let onAbort = () => {};
     const aborted = new Promise<WorkerReply[]>((resolve) => {
@@ -109,38 +110,39 @@ export class GradientWorkers {
     const outcome = await Promise.race([Promise.all(replies), aborted]);
     options.signal?.removeEventListener("abort", onAbort);
     const ready = outcome.filter((reply) => reply.kind === "ready");
-    const weights = ready[0]?.buffers.weights;
-    if (ready.length < workers.length || weights === undefined) {
+    const shared = ready[0]?.shared;
+    if (ready.length < workers.length || shared === undefined) {
       workers.forEach((worker) => worker.terminate());
       return undefined;
     }
-    const gradients = ready.map((reply) => reply.buffers.gradients);
-    return new GradientWorkers(workers, { weights, gradients }, options.minShare ?? MIN_SHARE);
+    return new GradientWorkers(workers, shared, options.minShare ?? MIN_SHARE);
   }
 
   /**
    * Sends the current weights and the `shares` of `batch` (the plan's
    * shares after the main thread's, one per worker) to the workers.
-   * Resolves once they are sent, to a function that waits for their
-   * gradients (not to a promise of them, which `await` would flatten into
-   * waiting now).
+   * Resolves once they are sent, to a function that waits for the sum of
+   * their gradients (not to a promise of it, which `await` would flatten
+   * into waiting now).
    */
   async dispatch(
     variables: tf.Variable[],
     batch: Batch,
     split: { shares: Share[]; dropout: DropoutPlan },
-  ): Promise<() => Promise<SharedPart[]>> {
+  ): Promise<() => Promise<WorkersPart>> {
     const { shares, dropout } = split;
-    const { weights, gradients } = this.shared;
-    await Promise.all(variables.map((v, i) => copyFloats(v, weights[i])));
+    const { shared } = this;
+    await Promise.all(variables.map((v, i) => copyFloats(v, shared.weights[i])));
+    // No worker is adding now: the counts restart without their locks.
+    for (let i = 1; i < shared.locks.length; i += 2) shared.locks[i] = 0;
     const replies = shares.map(({ offset, count, microBatches }, i) => {
       const worker = this.workers[i];
       const reply = nextReply(worker);
       const part = batchSlice(batch, offset, count);
       const message: WorkerRequest = {
         kind: "step",
-        weights,
-        gradients: gradients[i],
+        index: i,
+        shared,
         part: { images: part.images.slice(), labels: part.labels.slice(), count },
         dropout: { ...dropout, offset },
         microBatches,
@@ -154,12 +156,14 @@ export class GradientWorkers {
       return reply;
     });
     return () =>
-      Promise.all(replies).then((all) =>
-        all.map((reply, i) => {
-          const { scaledLoss, correct } = expectResult(reply);
-          return { gradients: gradients[i], scaledLoss, correct };
-        })
-      );
+      Promise.all(replies).then((all) => {
+        const results = all.map(expectResult);
+        return {
+          gradients: shared.gradients,
+          scaledLoss: results.reduce((sum, r) => sum + r.scaledLoss, 0),
+          correct: results.reduce((sum, r) => sum + r.correct, 0),
+        };
+      });
   }
 
   /** "N threads (main + K workers)", for headers. */
@@ -174,21 +178,16 @@ export class GradientWorkers {
   }
 }
 
-/** Workers worth starting on this machine for the wasm backend: one per further core, at most 7. */
-export function workerCount(): number {
-  return Math.min(7, Math.max(0, (navigator.hardwareConcurrency ?? 1) - 1));
-}
-
 /**
- * Gradient workers for training on `backend`: on wasm, one per further
- * core (see {@link workerCount}); none on other backends, on one core, or
+ * Gradient workers for a step shared by `threads` threads on `backend`: on
+ * wasm, `threads − 1` workers; none on other backends, for one thread, or
  * where the workers cannot start.
  */
 export async function workersFor(
   backend: BackendInfo,
-  options: Omit<WorkerOptions, "count">,
+  options: Omit<WorkerOptions, "count"> & { threads: number },
 ): Promise<GradientWorkers | undefined> {
-  const count = workerCount();
-  if (backend.name !== "wasm" || count === 0) return undefined;
-  return await GradientWorkers.start({ ...options, count });
+  const { threads, ...rest } = options;
+  if (backend.name !== "wasm" || threads <= 1) return undefined;
+  return await GradientWorkers.start({ ...rest, count: threads - 1 });
 }
