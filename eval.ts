@@ -11,14 +11,17 @@ import { downloadProgressPrinter } from "./cli/download_progress.ts";
 import { defineCommand, HELP_FLAG, integerFlag, switchFlag } from "./cli/flags.ts";
 import { formatEvaluation } from "./cli/report.ts";
 import { runMain } from "./cli/run_main.ts";
-import { BACKEND_FLAG, DATA_DIR_FLAG } from "./cli/shared_flags.ts";
+import { BACKEND_FLAG, DATA_DIR_FLAG, THREADS_FLAG } from "./cli/shared_flags.ts";
 import { takeFirst } from "./data/load.ts";
 import { openDataset } from "./data/source.ts";
 import { InputError } from "./errors.ts";
 import { findCheckpoint, loadCheckpointModel, readTrainingState } from "./run_folder/checkpoint.ts";
 import { evaluate } from "./training/evaluate.ts";
-import { evaluationBatchSize } from "./training/step_plan.ts";
-import { workerCount } from "./training/workers/gradient_workers.ts";
+import { EVAL_BATCH_LIMIT, evaluationBatchSize } from "./training/step_plan.ts";
+import { workersFor } from "./training/workers/gradient_workers.ts";
+import { planThreads, thisMachine } from "./training/workers/thread_plan.ts";
+import { networkSize } from "./model/workload.ts";
+import { Progress } from "./cli/progress.ts";
 
 const FLAGS = {
   limit: integerFlag({ help: "evaluate on the first N test images only" }),
@@ -28,6 +31,7 @@ const FLAGS = {
   }),
   "data-dir": DATA_DIR_FLAG,
   backend: BACKEND_FLAG,
+  threads: THREADS_FLAG,
   json: switchFlag({ help: "print one JSON object instead of the report" }),
   help: HELP_FLAG,
 };
@@ -45,10 +49,20 @@ Usage: deno task eval RUN_DIR [flags]`,
     }
     const dir = await findCheckpoint(positionals[0]);
     const { config } = await readTrainingState(dir);
+    const threads = planThreads(
+      thisMachine(),
+      { ...networkSize(config.model, config.resize), batchSize: EVAL_BATCH_LIMIT },
+      values.threads,
+    );
     const backend = await setupBackend(values.backend, {
       model: config.model,
       resize: config.resize,
-      threads: workerCount() + 1,
+      threads: threads.threads,
+    });
+    const workers = await workersFor(backend, {
+      model: config.model,
+      resize: config.resize,
+      threads: threads.threads,
     });
     const model = await loadCheckpointModel(dir);
     const dataset = await openDataset({
@@ -58,9 +72,23 @@ Usage: deno task eval RUN_DIR [flags]`,
       log: (line) => console.error(line),
     });
     const test = takeFirst(dataset.test, values.limit);
-    const batchSize = values.batch ?? evaluationBatchSize(model, backend.maxBindingBytes);
+    const batchSize = values.batch ?? evaluationBatchSize(model, backend);
     const started = performance.now();
-    const evaluation = await evaluate(model, test, { resize: config.resize, batchSize });
+    const progress = new Progress({
+      total: test.count,
+      label: "test",
+      unit: "img",
+      interactive: Deno.stderr.isTerminal(),
+      write: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
+    });
+    const evaluation = await evaluate(model, test, {
+      resize: config.resize,
+      batchSize,
+      workers,
+      onProgress: (done, _, accuracy) => progress.update(done, `acc ${accuracy.toFixed(3)}`),
+    });
+    progress.finish();
+    workers?.close();
     const seconds = (performance.now() - started) / 1000;
     if (values.json) {
       console.log(JSON.stringify({

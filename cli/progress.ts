@@ -27,6 +27,7 @@ export class Progress {
   #options: ProgressOptions;
   #start = performance.now();
   #lastDraw = -Infinity;
+  #lastDone = -1;
   #drawn = false;
 
   constructor(options: ProgressOptions) {
@@ -45,7 +46,10 @@ export class Progress {
     const now = performance.now();
     const interval = interactive ? 200 : lineInterval * 1000;
     if (now - this.#lastDraw < interval && done < this.#options.total) return;
+    // The last report of a phase repeats the one before it: one line is enough.
+    if (done === this.#lastDone && !interactive) return;
     this.#lastDraw = now;
+    this.#lastDone = done;
     this.#draw(done, note);
   }
 
@@ -90,20 +94,21 @@ export interface TrainingDisplay {
 export function trainingDisplay(
   options: { interactive: boolean; write: (text: string) => void; print: (line: string) => void },
 ): TrainingDisplay {
-  let bar: { epoch: number; display: Progress } | undefined;
+  let bar: { key: string; display: Progress } | undefined;
   return {
     log: (line) => {
       bar?.display.finish();
       options.print(line);
     },
     onProgress: (progress) => {
-      if (bar?.epoch !== progress.epoch) {
+      const key = `${progress.phase} ${progress.epoch}/${progress.epochs}`;
+      if (bar?.key !== key) {
         bar?.display.finish();
         bar = {
-          epoch: progress.epoch,
+          key,
           display: new Progress({
             total: progress.total,
-            label: `epoch ${progress.epoch}/${progress.epochs}`,
+            label: progress.phase === "train" ? `epoch ${progress.epoch}/${progress.epochs}` : key,
             unit: "img",
             initial: progress.seenBefore,
             elapsed: progress.seconds,
@@ -112,10 +117,8 @@ export function trainingDisplay(
           }),
         };
       }
-      bar.display.update(
-        progress.seen,
-        `loss ${progress.loss.toFixed(4)}, acc ${progress.accuracy.toFixed(3)}`,
-      );
+      const loss = progress.loss === undefined ? "" : `loss ${progress.loss.toFixed(4)}, `;
+      bar.display.update(progress.seen, `${loss}acc ${progress.accuracy.toFixed(3)}`);
       if (progress.done) bar.display.finish();
     },
   };

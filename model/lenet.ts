@@ -15,7 +15,10 @@ export interface LeNetOptions {
  * with PyTorch's default initialisation drawn from `seed`.
  */
 export function buildLeNet(options: LeNetOptions): tf.Sequential {
-  return tf.sequential({ name: options.relu ? "lenet_relu" : "lenet", layers: leNetLayers(options) });
+  return tf.sequential({
+    name: options.relu ? "lenet_relu" : "lenet",
+    layers: leNetLayers(options),
+  });
 }
 
 /** The layers of {@link buildLeNet}, not yet built (no weights allocated). */
@@ -27,37 +30,37 @@ export function leNetLayers(options: LeNetOptions): tf.layers.Layer[] {
       ? tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `pool${index}` })
       : tf.layers.averagePooling2d({ poolSize: 2, strides: 2, name: `pool${index}` });
   return [
-      tf.layers.conv2d({
-        inputShape: [28, 28, 1],
-        filters: 6,
-        kernelSize: 5,
-        padding: "same",
-        activation,
-        name: "conv1",
-        ...torchDefaultInit(1 * 25, seed, 1),
-      }),
-      pool(1),
-      tf.layers.conv2d({
-        filters: 16,
-        kernelSize: 5,
-        activation,
-        name: "conv2",
-        ...torchDefaultInit(6 * 25, seed, 2),
-      }),
-      pool(2),
-      tf.layers.flatten({ name: "flatten" }),
-      tf.layers.dense({
-        units: 120,
-        activation,
-        name: "dense1",
-        ...torchDefaultInit(400, seed, 11),
-      }),
-      tf.layers.dense({
-        units: 84,
-        activation,
-        name: "dense2",
-        ...torchDefaultInit(120, seed, 12),
-      }),
-      tf.layers.dense({ units: 10, name: "dense3", ...torchDefaultInit(84, seed, 13) }),
+    tf.layers.conv2d({
+      inputShape: [28, 28, 1],
+      filters: 6,
+      kernelSize: 5,
+      padding: "same",
+      activation,
+      name: "conv1",
+      ...torchDefaultInit(1 * 25, seed, 1),
+    }),
+    pool(1),
+    tf.layers.conv2d({
+      filters: 16,
+      kernelSize: 5,
+      activation,
+      name: "conv2",
+      ...torchDefaultInit(6 * 25, seed, 2),
+    }),
+    pool(2),
+    tf.layers.flatten({ name: "flatten" }),
+    tf.layers.dense({
+      units: 120,
+      activation,
+      name: "dense1",
+      ...torchDefaultInit(400, seed, 11),
+    }),
+    tf.layers.dense({
+      units: 84,
+      activation,
+      name: "dense2",
+      ...torchDefaultInit(120, seed, 12),
+    }),
+    tf.layers.dense({ units: 10, name: "dense3", ...torchDefaultInit(84, seed, 13) }),
   ];
 }

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { InputError } from "../errors.ts";
 import type { TrainingState } from "../training/state.ts";
 import { finiteJson } from "./finite_json.ts";
+import { writeTensors } from "./weights_file.ts";
 import {
   checkCheckpoint,
   type CheckedCheckpoint,
@@ -25,11 +26,6 @@ export interface Checkpoint {
   optimizerWeights: { name: string; tensor: tf.Tensor }[];
   state: TrainingState;
   dir: string;
-}
-
-function joinWeightData(data: tf.io.WeightData | undefined): Uint8Array {
-  if (data === undefined) return new Uint8Array();
-  return new Uint8Array(tf.io.CompositeArrayBuffer.join(data));
 }
 
 /**
@@ -70,29 +66,42 @@ export async function saveCheckpoint(
   const fresh = join(runDir, `${FRESH_PREFIX}${crypto.randomUUID().slice(0, 8)}`);
   try {
     await Deno.mkdir(fresh);
-    await model.save(tf.io.withSaveHandler(async (artifacts) => {
-      const manifest = {
+    const weightSpecs = model.weights.map((weight) => ({
+      name: weight.originalName,
+      shape: weight.shape as number[],
+      dtype: weight.dtype,
+    }));
+    await writeTensors(join(fresh, FILES.weights), model.weights.map((weight) => weight.read()));
+    await Deno.writeTextFile(
+      join(fresh, FILES.model),
+      finiteJson({
         format: "layers-model",
         generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
         convertedBy: null,
-        modelTopology: artifacts.modelTopology,
-        weightsManifest: [{ paths: [FILES.weights], weights: artifacts.weightSpecs }],
-      };
-      await Deno.writeFile(join(fresh, FILES.weights), joinWeightData(artifacts.weightData));
-      await Deno.writeTextFile(join(fresh, FILES.model), finiteJson(manifest));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
-    }));
-    const optimizerWeights = await optimizer.getWeights();
-    const encoded = await tf.io.encodeWeights(canonicalOptimizerNames(model, optimizerWeights));
+        modelTopology: model.toJSON(null, false),
+        weightsManifest: [{ paths: [FILES.weights], weights: weightSpecs }],
+      }),
+    );
+    const optimizerWeights = canonicalOptimizerNames(model, await optimizer.getWeights());
+    await writeTensors(
+      join(fresh, FILES.optimizerWeights),
+      optimizerWeights.map(({ tensor }) => tensor),
+    );
     tf.dispose(
       optimizerWeights.map(({ tensor }) => tensor).filter((tensor) =>
         !(tensor instanceof tf.Variable)
       ),
     );
-    await Deno.writeFile(join(fresh, FILES.optimizerWeights), joinWeightData(encoded.data));
     await Deno.writeTextFile(
       join(fresh, FILES.optimizer),
-      finiteJson({ className: optimizer.getClassName(), weights: encoded.specs }),
+      finiteJson({
+        className: optimizer.getClassName(),
+        weights: optimizerWeights.map(({ name, tensor }) => ({
+          name,
+          shape: tensor.shape,
+          dtype: tensor.dtype,
+        })),
+      }),
     );
     await Deno.writeTextFile(join(fresh, FILES.state), finiteJson(state, 2));
   } catch (error) {

@@ -1,14 +1,20 @@
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import { epochBatches } from "../data/batches.ts";
 import { NUM_CLASSES, type Split } from "../data/load.ts";
-import { resizeBatch } from "../data/resize.ts";
-import { forward } from "./forward.ts";
+import { trainableVariables } from "./gradients.ts";
+import { predictClasses } from "./predict.ts";
+import { batchSlice } from "./step_plan.ts";
+import type { GradientWorkers } from "./workers/gradient_workers.ts";
 
 /** Options of {@link evaluate}. */
 export interface EvaluateOptions {
   resize: number;
   /** Examples per forward pass. */
   batchSize: number;
+  /** Workers that classify shares of the split in parallel (wasm): each gets the model's weights. */
+  workers?: GradientWorkers;
+  /** Called after each round of forward passes with the images done, the split's size and the accuracy so far. */
+  onProgress?: (done: number, total: number, accuracy: number) => void;
 }
 
 /** How well a model classifies a split. */
@@ -38,37 +44,43 @@ export function summarizeConfusion(confusion: number[][]): Evaluation {
 }
 
 /**
- * Evaluates `model` on a split in file order (dropout off). The confusion
- * matrix accumulates on the device and is read once at the end.
+ * Evaluates `model` on a split in file order (dropout off), in rounds of
+ * one forward pass per thread: the main thread's and, with `workers`, each
+ * worker's on the next images.
  */
 export async function evaluate(
   model: tf.Sequential,
   split: Split,
   options: EvaluateOptions,
 ): Promise<Evaluation> {
-  let confusion = tf.zeros([NUM_CLASSES, NUM_CLASSES], "int32");
-  for (const batch of epochBatches(split, { batchSize: options.batchSize })) {
-    const next = tf.tidy(() => {
-      const images = resizeBatch(batch.images, batch.count, options.resize);
-      const predicted = tf.argMax(forward(model, images), 1);
-      const truth = tf.tensor1d(batch.labels, "int32");
-      const pairs = tf.matMul(
-        tf.oneHot(truth, NUM_CLASSES).toFloat(),
-        tf.oneHot(predicted, NUM_CLASSES).toFloat(),
-        true,
-        false,
-      );
-      return confusion.add(pairs.round().toInt());
-    });
-    confusion.dispose();
-    confusion = next;
+  const { batchSize, workers } = options;
+  const confusion = Array.from({ length: NUM_CLASSES }, () => new Array(NUM_CLASSES).fill(0));
+  const predictions = workers
+    ? await workers.predictor(trainableVariables(model), {
+      resize: options.resize,
+      batchSize,
+    })
+    : undefined;
+  const round = batchSize * (1 + (workers?.count ?? 0));
+  let done = 0;
+  let correct = 0;
+  for (const chunk of epochBatches(split, { batchSize: round })) {
+    const own = Math.min(batchSize, chunk.count);
+    const others = predictions?.(batchSlice(chunk, own, chunk.count - own));
+    const classes = [await predictClasses(model, batchSlice(chunk, 0, own), options.resize)];
+    if (others) classes.push(...await others);
+    let at = 0;
+    for (const part of classes) {
+      for (const predicted of part) {
+        const truth = chunk.labels[at++];
+        confusion[truth][predicted]++;
+        if (truth === predicted) correct++;
+      }
+    }
+    done += chunk.count;
+    options.onProgress?.(done, split.count, correct / done);
+    // The wasm and cpu backends compute synchronously: let the event loop run (Ctrl-C, pages).
+    await new Promise((resolve) => setTimeout(resolve, 0));
   }
-  const values = await confusion.data();
-  confusion.dispose();
-  return summarizeConfusion(
-    Array.from(
-      { length: NUM_CLASSES },
-      (_, row) => Array.from(values.subarray(row * NUM_CLASSES, (row + 1) * NUM_CLASSES)),
-    ),
-  );
+  return summarizeConfusion(confusion);
 }

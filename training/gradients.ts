@@ -7,7 +7,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Batch } from "../data/batches.ts";
 import { resizeBatch } from "../data/resize.ts";
-import { releaseGradientsEarly } from "./backprop_release.ts";
+import { releaseGradientsEarly } from "./layers/backprop_release.ts";
+import type { GradientSink } from "./layers/dense.ts";
 import { countCorrect, crossEntropySum, type DropoutPlan, forward } from "./forward.ts";
 import { batchSlice } from "./step_plan.ts";
 
@@ -19,7 +20,8 @@ export interface GradientContext {
 
 /** Gradients of some examples of a batch, in the order of the model's trainable weights. */
 export interface PartGradients {
-  gradients: tf.Tensor[];
+  /** Undefined for the weights whose gradients went to the sink. */
+  gradients: (tf.Tensor | undefined)[];
   /** Sum of these examples' losses divided by the size of the whole batch. */
   scaledLoss: tf.Scalar;
   correct: tf.Scalar;
@@ -43,15 +45,16 @@ export function trainableVariables(model: tf.Sequential): tf.Variable[] {
  * `part`, the examples of that batch that `dropout.offset` locates,
  * accumulated over the micro-batches `microBatches` (sizes summing to
  * `part.count`). Adding the parts of a batch gives the whole batch's
- * gradients, dropout masks included.
+ * gradients, dropout masks included. The gradients a `sink` takes go
+ * there instead (undefined in the result).
  */
 export function partGradients(
   context: GradientContext,
   part: Batch,
-  options: { dropout: DropoutPlan; microBatches: number[] },
+  options: { dropout: DropoutPlan; microBatches: number[]; sink?: GradientSink },
 ): PartGradients {
   const { model, resize } = context;
-  const { dropout, microBatches } = options;
+  const { dropout, microBatches, sink } = options;
   const variables = trainableVariables(model);
   const sums: (tf.Tensor | undefined)[] = variables.map(() => undefined);
   let scaledLoss: tf.Scalar | undefined;
@@ -64,19 +67,22 @@ export function partGradients(
     const plan = { ...dropout, offset: dropout.offset + start };
     let microCorrect: tf.Scalar | undefined;
     const { value, grads } = tf.variableGrads(() => {
-      const logits = forward(model, images, plan);
+      const logits = forward(model, images, plan, { sink });
       microCorrect = tf.keep(countCorrect(logits, labels));
       const loss = crossEntropySum(logits, labels).div(dropout.batchSize) as tf.Scalar;
       releaseGradientsEarly();
       return loss;
     }, variables);
     variables.forEach((variable, i) => {
-      sums[i] = addInto(sums[i], grads[variable.name]);
+      const gradient = grads[variable.name];
+      // A placeholder where the sink took the gradient.
+      if (sink?.takes(variable)) gradient.dispose();
+      else sums[i] = addInto(sums[i], gradient);
     });
     scaledLoss = addInto(scaledLoss, value);
     correct = addInto(correct, microCorrect!);
     tf.dispose([images, labels]);
     start += size;
   }
-  return { gradients: sums as tf.Tensor[], scaledLoss: scaledLoss!, correct: correct! };
+  return { gradients: sums, scaledLoss: scaledLoss!, correct: correct! };
 }

@@ -50,7 +50,9 @@ export async function trainStep(
     dropout,
     microBatches: shares[0].microBatches,
   });
-  let { gradients, scaledLoss, correct } = own;
+  // Without a sink, every gradient is there.
+  let gradients = own.gradients as tf.Tensor[];
+  let { scaledLoss, correct } = own;
   if (collect) {
     const others = await collect();
     gradients = gradients.map((gradient, i) => addFloats(gradient, others.gradients[i]));

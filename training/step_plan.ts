@@ -7,6 +7,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
+import type { BackendInfo } from "../backend/backend_info.ts";
 import type { Batch } from "../data/batches.ts";
 import { IMAGE_SIZE } from "../data/load.ts";
 
@@ -19,8 +20,9 @@ const FLOAT_BYTES = 4;
  */
 export const MIN_SHARE = 16;
 
-/** Largest batch used for evaluation. */
-const EVAL_BATCH_LIMIT = 256;
+/** Largest batch used for evaluation on a GPU, and on the CPU backends. */
+export const EVAL_BATCH_LIMIT = 256;
+const CPU_EVAL_BATCH_LIMIT = 32;
 
 /** One thread's part of a step. */
 export interface Share {
@@ -104,7 +106,12 @@ export function microBatchLimit(model: tf.Sequential, maxBindingBytes: number): 
   return Math.max(1, Math.floor(maxBindingBytes / largestActivationBytes(model)));
 }
 
-/** Examples per forward pass when evaluating: as many as the device allows, at most 256. */
-export function evaluationBatchSize(model: tf.Sequential, maxBindingBytes: number): number {
-  return Math.min(microBatchLimit(model, maxBindingBytes), EVAL_BATCH_LIMIT);
+/**
+ * Examples per forward pass when evaluating: as many as the device allows,
+ * at most 256 on a GPU (its parallelism wants them), 64 on the CPU
+ * backends (the matrix products are as fast, and each thread holds less).
+ */
+export function evaluationBatchSize(model: tf.Sequential, backend: BackendInfo): number {
+  const most = backend.name === "webgpu" ? EVAL_BATCH_LIMIT : CPU_EVAL_BATCH_LIMIT;
+  return Math.min(microBatchLimit(model, backend.maxBindingBytes), most);
 }

@@ -66,20 +66,23 @@ export interface TrainOptions {
 
 /** Where the epoch in progress stands, as reported to {@link TrainOptions.onProgress}. */
 export interface TrainingProgress {
+  /** Training on the training split, or evaluating on the test split after it. */
+  phase: "train" | "test";
   /** 1-based. */
   epoch: number;
   epochs: number;
-  /** Training examples of this epoch done so far, and in all. */
+  /** Examples of this phase done so far, and in all. */
   seen: number;
   total: number;
   /** Examples of this epoch done before this process started on it (a resumed epoch). */
   seenBefore: number;
-  /** Seconds this process has trained on the epoch. */
+  /** Seconds this process has spent on the phase. */
   seconds: number;
-  /** Mean loss and accuracy of the examples seen so far in the epoch. */
-  loss: number;
+  /** Mean loss of the examples seen so far (training only). */
+  loss?: number;
+  /** Accuracy of the examples seen so far. */
   accuracy: number;
-  /** True for the epoch's last report of its training. */
+  /** True for the phase's last report. */
   done: boolean;
 }
 
@@ -150,7 +153,7 @@ function makePlan({ model, state }: Run, options: OpenedOptions): Plan {
     testSplit: takeFirst(options.dataset.test, config.testLimit),
     microBatchLimit: limit,
     stepsPerEpoch: batchCount(trainSplit.count, config.batchSize),
-    evalBatch: evaluationBatchSize(model, options.backend.maxBindingBytes),
+    evalBatch: evaluationBatchSize(model, options.backend),
   };
 }
 
@@ -231,6 +234,7 @@ async function trainEpoch(
   const seenBefore = state.partial.seen;
   const report = (done: boolean) =>
     options.onProgress?.({
+      phase: "train",
       epoch: state.epoch + 1,
       epochs: config.epochs,
       seen: state.partial.seen,
@@ -351,6 +355,19 @@ async function finishEpoch(
   const evaluation = await evaluate(model, plan.testSplit, {
     resize: state.config.resize,
     batchSize: plan.evalBatch,
+    workers: plan.workers,
+    onProgress: (seen, total, accuracy) =>
+      options.onProgress?.({
+        phase: "test",
+        epoch: state.epoch + 1,
+        epochs: state.config.epochs,
+        seen,
+        total,
+        seenBefore: 0,
+        seconds: (performance.now() - started) / 1000,
+        accuracy,
+        done: seen === total,
+      }),
   });
   const { lossSum, correct, seen, seconds } = state.partial;
   const record: EpochRecord = {

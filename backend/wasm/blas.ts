@@ -11,6 +11,8 @@
  *
  * @module
  */
+import * as tf from "@tensorflow/tfjs";
+import { heapViews, type WasmHeap } from "./heap.ts";
 
 /** Row-major storage, and the transpose flags, as CBLAS numbers them. */
 const ROW_MAJOR = 101;
@@ -58,6 +60,8 @@ export interface Gemm {
   c: Float32Array;
   transposeA?: boolean;
   transposeB?: boolean;
+  /** Add the product to C instead of writing over it. */
+  accumulate?: boolean;
 }
 
 /** A BLAS the products can use. */
@@ -65,7 +69,7 @@ export interface Blas {
   /** The library's name (OpenBLAS, Accelerate), for the run's header. */
   name: string;
   path: string;
-  /** C = op(A)·op(B), written over C. */
+  /** C = op(A)·op(B), written over C (or added to it). */
   gemm(product: Gemm): void;
 }
 
@@ -99,7 +103,8 @@ function open(): Blas | undefined {
     return {
       name: path.includes("Accelerate") ? "Accelerate" : "OpenBLAS",
       path,
-      gemm: ({ rows, columns, inner, a, b, c, transposeA = false, transposeB = false }) => {
+      gemm: (product) => {
+        const { rows, columns, inner, a, b, c, transposeA = false, transposeB = false } = product;
         sgemm(
           ROW_MAJOR,
           transposeA ? TRANSPOSE : NO_TRANSPOSE,
@@ -112,7 +117,7 @@ function open(): Blas | undefined {
           transposeA ? rows : inner,
           b,
           transposeB ? inner : columns,
-          0,
+          product.accumulate ? 1 : 0,
           c,
           columns,
         );
@@ -120,4 +125,33 @@ function open(): Blas | undefined {
     };
   }
   return undefined;
+}
+
+/**
+ * Writes xᵀ·dy (x [batch, in], dy [batch, out], float32 tensors on the wasm
+ * heap) into `target` [in, out], or adds it there, by the BLAS: no tensor
+ * is made for the product. Returns false, doing nothing, without a BLAS.
+ */
+export function transposedProductInto(
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  target: Float32Array,
+  accumulate: boolean,
+): boolean {
+  const library = blas();
+  if (!library || tf.getBackend() !== "wasm") return false;
+  const [batch, inner] = x.shape;
+  const columns = dy.shape[1];
+  const [xv, dyv] = heapViews(tf.backend() as unknown as WasmHeap, [x, dy]);
+  library.gemm({
+    rows: inner,
+    columns,
+    inner: batch,
+    a: xv,
+    b: dyv,
+    c: target,
+    transposeA: true,
+    accumulate,
+  });
+  return true;
 }

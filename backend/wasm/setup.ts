@@ -13,7 +13,7 @@ import type { WasmHeap } from "./heap.ts";
 import { registerWasmIdentity } from "./identity.ts";
 import { registerWasmMatMul } from "./matmul.ts";
 import { registerWasmMaxPoolGrad } from "./max_pool_gradient.ts";
-import { registerWasmSpaceToDepth } from "./space_to_depth.ts";
+import { registerWasmSpaceToDepth } from "./layout/space_to_depth.ts";
 import { registerWasmSum } from "./sum.ts";
 import { registerWasmWinograd } from "./winograd/convolution.ts";
 

@@ -13,7 +13,11 @@ import { setupWasm } from "../../backend/wasm/setup.ts";
 import { heapViews, type WasmHeap } from "../../backend/wasm/heap.ts";
 import type { SharedBuffers, WorkerReply, WorkerRequest } from "./messages.ts";
 import { sharedFloats } from "./shared_floats.ts";
+import { epochBatches } from "../../data/batches.ts";
+import { blas } from "../../backend/wasm/blas.ts";
+import type { GradientSink } from "../layers/dense.ts";
 import { partGradients, trainableVariables } from "../gradients.ts";
+import { predictClasses } from "../predict.ts";
 import { isGradientWorker } from "./worker_role.ts";
 
 /** The worker's global scope (Deno types `self` as a window). */
@@ -58,24 +62,53 @@ function unlock(locks: Int32Array, weight: number): void {
 }
 
 /**
- * Adds this worker's gradients into the shared sum, each weight under its
- * own lock (the first worker to get there copies). Workers start at
- * different weights, so they rarely wait for each other.
+ * Adds into the shared sum of weight `i`'s gradients under its lock: the
+ * first to get there each step writes over it, the others add.
  */
-function addIntoSum(gradients: tf.Tensor[], shared: SharedBuffers, start: number): void {
-  const heap = tf.backend() as unknown as WasmHeap;
-  const views = heapViews(heap, gradients);
-  for (let k = 0; k < views.length; k++) {
-    const i = (start + k) % views.length;
-    const [source, target] = [views[i], shared.gradients[i]];
-    lock(shared.locks, i);
-    if (shared.locks[2 * i + 1]++ === 0) {
-      target.set(source);
-    } else {
-      for (let j = 0; j < source.length; j++) target[j] += source[j];
-    }
+function addToSum(
+  shared: SharedBuffers,
+  i: number,
+  write: (target: Float32Array, accumulate: boolean) => void,
+): void {
+  lock(shared.locks, i);
+  try {
+    write(shared.gradients[i], shared.locks[2 * i + 1]++ > 0);
+  } finally {
     unlock(shared.locks, i);
   }
+}
+
+/**
+ * Adds this worker's gradients (those not already in the sum) into the
+ * shared sum. Workers start at different weights, so they rarely wait for
+ * each other.
+ */
+function addIntoSum(gradients: (tf.Tensor | undefined)[], shared: SharedBuffers, start: number) {
+  const heap = tf.backend() as unknown as WasmHeap;
+  const present = gradients.flatMap((gradient, i) => gradient ? [i] : []);
+  const views = heapViews(heap, present.map((i) => gradients[i]!));
+  for (let k = 0; k < present.length; k++) {
+    const at = (start + k) % present.length;
+    const source = views[at];
+    addToSum(shared, present[at], (target, accumulate) => {
+      if (!accumulate) target.set(source);
+      else for (let j = 0; j < source.length; j++) target[j] += source[j];
+    });
+  }
+}
+
+/**
+ * The sink of a worker's dense layers' weight gradients: written by the
+ * BLAS straight into the shared sum, so that the worker's heap never holds
+ * them. Without a BLAS there is none.
+ */
+function sharedSink(variables: tf.Variable[], shared: SharedBuffers): GradientSink | undefined {
+  if (!blas()) return undefined;
+  const index = new Map(variables.map((variable, i) => [variable, i]));
+  return {
+    takes: (weight) => weight.rank === 2 && index.has(weight),
+    add: (weight, write) => addToSum(shared, index.get(weight)!, write),
+  };
 }
 
 async function handle(request: WorkerRequest): Promise<WorkerReply> {
@@ -90,11 +123,27 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
     const locks = new Int32Array(new SharedArrayBuffer(8 * sizes.length));
     return { kind: "ready", shared: { gradients, weights, locks } };
   }
-  setWeights(trainableVariables(context!.model), request.shared.weights);
-  const part = partGradients(context!, request.part, request);
+  if (request.kind === "predict") {
+    if (request.loadWeights) setWeights(trainableVariables(context!.model), request.shared.weights);
+    const classes = new Uint8Array(request.images.count);
+    let at = 0;
+    for (const batch of epochBatches(request.images, { batchSize: request.batchSize })) {
+      classes.set(await predictClasses(context!.model, batch, request.resize), at);
+      at += batch.count;
+    }
+    return { kind: "classes", classes };
+  }
+  const variables = trainableVariables(context!.model);
+  setWeights(variables, request.shared.weights);
+  const sink = sharedSink(variables, request.shared);
+  const part = partGradients(context!, request.part, { ...request, sink });
   addIntoSum(part.gradients, request.shared, request.index);
   const [scaledLoss, correct] = await Promise.all([part.scaledLoss.data(), part.correct.data()]);
-  tf.dispose([...part.gradients, part.scaledLoss, part.correct]);
+  tf.dispose([
+    ...part.gradients.flatMap((gradient) => gradient ? [gradient] : []),
+    part.scaledLoss,
+    part.correct,
+  ]);
   return { kind: "result", scaledLoss: scaledLoss[0], correct: correct[0] };
 }
 

@@ -166,6 +166,48 @@ export class GradientWorkers {
       });
   }
 
+  /**
+   * Copies the weights to the workers for an evaluation and returns a
+   * function that classifies images: it cuts them among the workers, at
+   * most `batchSize` each, and resolves to each worker's classes in order.
+   */
+  async predictor(
+    variables: tf.Variable[],
+    options: { resize: number; batchSize: number },
+  ): Promise<(images: Batch) => Promise<Uint8Array[]>> {
+    const { shared } = this;
+    await Promise.all(variables.map((v, i) => copyFloats(v, shared.weights[i])));
+    const loaded = new Set<number>();
+    return (images) =>
+      Promise.all(
+        this.workers.map((worker, i) => {
+          const start = i * options.batchSize;
+          const count = Math.min(options.batchSize, images.count - start);
+          if (count <= 0) return Promise.resolve(new Uint8Array());
+          const reply = nextReply(worker);
+          const part = batchSlice(images, start, count);
+          const message: WorkerRequest = {
+            kind: "predict",
+            loadWeights: !loaded.has(i),
+            shared,
+            images: { images: part.images.slice(), labels: part.labels.slice(), count },
+            resize: options.resize,
+            batchSize: options.batchSize,
+          };
+          loaded.add(i);
+          worker.postMessage(message, { transfer: [message.images.images.buffer as ArrayBuffer] });
+          return reply.then((answer) => {
+            if (answer.kind !== "classes") {
+              throw new Error(
+                `gradient worker failed: ${answer.kind === "error" ? answer.message : answer.kind}`,
+              );
+            }
+            return answer.classes;
+          });
+        }),
+      );
+  }
+
   /** "N threads (main + K workers)", for headers. */
   describe(): string {
     const count = this.workers.length;

@@ -29,6 +29,15 @@ export type WorkerRequest =
     allocate?: { separateWeights: boolean };
   }
   | {
+    kind: "predict";
+    /** Read the weights from shared memory first (the first images of an evaluation). */
+    loadWeights: boolean;
+    shared: SharedBuffers;
+    images: Batch;
+    resize: number;
+    batchSize: number;
+  }
+  | {
     kind: "step";
     /** This worker's number (0 for the first): where it starts adding into the sum. */
     index: number;
@@ -60,4 +69,5 @@ export interface SharedBuffers {
 export type WorkerReply =
   | { kind: "ready"; shared?: SharedBuffers }
   | { kind: "result"; scaledLoss: number; correct: number }
+  | { kind: "classes"; classes: Uint8Array }
   | { kind: "error"; message: string };

@@ -116,10 +116,15 @@ function cgroupAvailable(): number | undefined {
       return undefined;
     }
   };
-  for (const [limitFile, usageFile] of [
-    ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"],
-    ["/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"],
-  ]) {
+  for (
+    const [limitFile, usageFile] of [
+      ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"],
+      [
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+        "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+      ],
+    ]
+  ) {
     const limit = Number(read(limitFile));
     // "max", or a v1 limit near 2^63, means none.
     if (!Number.isFinite(limit) || limit >= 2 ** 60) continue;

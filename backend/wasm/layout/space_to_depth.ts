@@ -1,7 +1,7 @@
 import type * as tf from "@tensorflow/tfjs";
-import { convGradientInfo } from "../conv_info.ts";
-import { overrideKernel } from "../kernel_override.ts";
-import { WasmWorkspace } from "./workspace.ts";
+import { convGradientInfo } from "../../conv_info.ts";
+import { overrideKernel } from "../../kernel_override.ts";
+import { WasmWorkspace } from "../workspace.ts";
 
 interface FusedConvArgs {
   inputs: { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo };

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { RELU_GRADIENT } from "../backend/relu_gradient.ts";
+import { RELU_GRADIENT } from "../../backend/relu_gradient.ts";
 
 /** Stride and padding of a 2-D convolution (NHWC, no dilation). */
 export interface ConvGeometry {

@@ -1,9 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert, relativeError } from "../support/assert.ts";
-import { seededRandom } from "../../data/random.ts";
-import { uniformTensor } from "../support/test_data.ts";
-import { setupBackend } from "../../backend/setup.ts";
-import { convBiasRelu, type ConvGeometry } from "../../training/conv_bias_relu.ts";
+import { assert, relativeError } from "../../support/assert.ts";
+import { seededRandom } from "../../../data/random.ts";
+import { uniformTensor } from "../../support/test_data.ts";
+import { setupBackend } from "../../../backend/setup.ts";
+import { convBiasRelu, type ConvGeometry } from "../../../training/layers/conv_bias_relu.ts";
 
 const random = seededRandom(31);
 

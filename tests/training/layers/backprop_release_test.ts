@@ -1,9 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert, assertEquals } from "../support/assert.ts";
-import { seededRandom } from "../../data/random.ts";
-import { setupBackend } from "../../backend/setup.ts";
-import { releaseGradientsEarly } from "../../training/backprop_release.ts";
-import { uniformTensor } from "../support/test_data.ts";
+import { assert, assertEquals } from "../../support/assert.ts";
+import { seededRandom } from "../../../data/random.ts";
+import { setupBackend } from "../../../backend/setup.ts";
+import { releaseGradientsEarly } from "../../../training/layers/backprop_release.ts";
+import { uniformTensor } from "../../support/test_data.ts";
 
 const LAYERS = 6;
 const ROWS = 64;
