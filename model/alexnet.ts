@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { SettingError } from "../errors.ts";
 import { torchDefaultInit } from "./init.ts";
+import type { NetworkOptions } from "./network_options.ts";
 
 /** Smallest input side that survives AlexNet's three poolings. */
 export const ALEXNET_MIN_RESIZE = 67;
@@ -20,13 +21,13 @@ export function alexnetFeatureSide(resize: number): number {
  * 256 @3×3 p1, pool 3/2, flatten, dense 4096, dropout 0.5, dense 4096,
  * dropout 0.5, dense 10 (logits).
  */
-export function buildAlexNet(options: { resize: number; seed: number | null }): tf.Sequential {
+export function buildAlexNet(options: NetworkOptions): tf.Sequential {
   return tf.sequential({ name: "alexnet", layers: alexNetLayers(options) });
 }
 
 /** The layers of {@link buildAlexNet}, not yet built (no weights allocated). */
-export function alexNetLayers(options: { resize: number; seed: number | null }): tf.layers.Layer[] {
-  const { resize, seed } = options;
+export function alexNetLayers(options: NetworkOptions): tf.layers.Layer[] {
+  const { resize, seed, dropout = 0.5 } = options;
   if (!Number.isInteger(resize) || resize < ALEXNET_MIN_RESIZE) {
     throw new SettingError(
       "resize",
@@ -63,19 +64,19 @@ export function alexNetLayers(options: { resize: number; seed: number | null }):
   const pool = (index: number) =>
     tf.layers.maxPooling2d({ poolSize: 3, strides: 2, name: `pool${index}` });
   return [
-      conv(1, 1, 96, 11, 4, [resize, resize, 1]),
-      pool(1),
-      conv(2, 96, 256, 5, 1),
-      pool(2),
-      conv(3, 256, 384, 3, 1),
-      conv(4, 384, 384, 3, 1),
-      conv(5, 384, 256, 3, 1),
-      pool(3),
-      tf.layers.flatten({ name: "flatten" }),
-      dense(1, 256 * side * side, 4096, true),
-      tf.layers.dropout({ rate: 0.5, name: "dropout1" }),
-      dense(2, 4096, 4096, true),
-      tf.layers.dropout({ rate: 0.5, name: "dropout2" }),
-      dense(3, 4096, 10, false),
+    conv(1, 1, 96, 11, 4, [resize, resize, 1]),
+    pool(1),
+    conv(2, 96, 256, 5, 1),
+    pool(2),
+    conv(3, 256, 384, 3, 1),
+    conv(4, 384, 384, 3, 1),
+    conv(5, 384, 256, 3, 1),
+    pool(3),
+    tf.layers.flatten({ name: "flatten" }),
+    dense(1, 256 * side * side, 4096, true),
+    tf.layers.dropout({ rate: dropout, name: "dropout1" }),
+    dense(2, 4096, 4096, true),
+    tf.layers.dropout({ rate: dropout, name: "dropout2" }),
+    dense(3, 4096, 10, false),
   ];
 }

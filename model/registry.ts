@@ -2,6 +2,7 @@ import type * as tf from "@tensorflow/tfjs";
 import { SettingError } from "../errors.ts";
 import { ALEXNET_MIN_RESIZE, alexNetLayers, buildAlexNet } from "./alexnet.ts";
 import { buildLeNet, leNetLayers } from "./lenet.ts";
+import type { NetworkOptions } from "./network_options.ts";
 
 /** Names of the networks this toolkit builds. */
 export type ModelName = "alexnet" | "lenet" | "lenet-relu";
@@ -13,9 +14,9 @@ export interface ModelSpec {
   minResize: number;
   maxResize: number;
   /** Builds the network; a `null` seed gives all-zero weights (see `torchDefaultInit`). */
-  build(options: { resize: number; seed: number | null }): tf.Sequential;
+  build(options: NetworkOptions): tf.Sequential;
   /** The network's layers, not yet built (no weights allocated). */
-  layers(options: { resize: number; seed: number | null }): tf.layers.Layer[];
+  layers(options: NetworkOptions): tf.layers.Layer[];
 }
 
 /** The networks by name. */
@@ -65,10 +66,7 @@ export function checkResize(name: ModelName, resize: number): void {
  * Builds the named network for inputs of side `resize`, weights drawn from
  * `seed` (`null`: all zero, for a copy whose weights are overwritten).
  */
-export function buildModel(
-  name: ModelName,
-  options: { resize: number; seed: number | null },
-): tf.Sequential {
+export function buildModel(name: ModelName, options: NetworkOptions): tf.Sequential {
   checkResize(name, options.resize);
   return MODELS[name].build(options);
 }

@@ -20,8 +20,12 @@ export function autoBackend(): Promise<BackendInfo> {
  * Registers one `Deno.test` per backend (cpu, wasm, and webgpu when an adapter
  * exists: otherwise the test is shown as ignored and a warning is printed).
  */
-export function testOnBackends(name: string, fn: () => Promise<void>): void {
-  for (const backend of ["cpu", "wasm", "webgpu"] as const) {
+export function testOnBackends(
+  name: string,
+  fn: () => Promise<void>,
+  backends: readonly ("cpu" | "wasm" | "webgpu")[] = ["cpu", "wasm", "webgpu"],
+): void {
+  for (const backend of backends) {
     Deno.test({
       name: `${name} [${backend}]`,
       ignore: backend === "webgpu" && !webgpuAvailable,
