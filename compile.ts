@@ -1,6 +1,6 @@
 /**
  * Builds the standalone binary `dist/fashion-webgpu` (or one for `--target`)
- * from `fashion_webgpu.ts` with `deno compile --bundle --minify`, baking in
+ * from `fashion_webgpu.ts` with `deno compile --bundle`, baking in
  * exactly the permission flags of the `train` task in deno.json.
  *
  *     deno task compile [--target TARGET] [--output PATH]
@@ -11,10 +11,13 @@ import { defineCommand, HELP_FLAG, textFlag } from "./cli/flags.ts";
 import { runMain } from "./cli/run_main.ts";
 
 /**
- * Embed one tree-shaken, minified bundle instead of the npm packages'
- * whole folders (hundreds of MiB of tfjs builds, source maps and types).
+ * Embed one tree-shaken bundle instead of the npm packages' whole folders
+ * (hundreds of MiB of tfjs builds, source maps and types). Not minified:
+ * Deno swaps in its own `require` by matching the bundler's helper, which
+ * minified names (such as `$a`) can escape, and tfjs then fails to start
+ * ("Dynamic require of node:util is not supported").
  */
-export const BUNDLE_FLAGS = ["--bundle", "--minify"];
+export const BUNDLE_FLAGS = ["--bundle"];
 
 /** The permission flags of the `train` task: the binary gets exactly these. */
 export async function taskPermissions(denoJson = "deno.json"): Promise<string[]> {

@@ -1,5 +1,5 @@
 /**
- * The standalone binary's entry: `fashion-webgpu train|eval|bench [flags]`.
+ * The standalone binary's entry: `fashion-webgpu train|eval|view|bench [flags]`.
  *
  * @module
  */
@@ -9,10 +9,12 @@ import { runMain } from "./cli/run_main.ts";
 import { InputError } from "./errors.ts";
 import { evalCommand } from "./eval.ts";
 import { trainCommand } from "./train.ts";
+import { viewCommand } from "./view.ts";
 
 const COMMANDS: Record<string, Command> = {
   train: trainCommand,
   eval: evalCommand,
+  view: viewCommand,
   bench: benchCommand,
 };
 
@@ -22,6 +24,7 @@ Usage: fashion-webgpu COMMAND [flags]     (fashion-webgpu COMMAND --help)
 
   train    train a network (default: the book's AlexNet recipe)
   eval     evaluate a run's checkpoint on the test set
+  view     serve the live page of a run folder
   bench    time the data pipeline and training steps`;
 
 /** Dispatches `args[0]` to its command with the remaining arguments; returns the exit code. */
@@ -33,7 +36,7 @@ export function runCommand(args: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    throw new InputError(`unknown command ${name}: use train, eval or bench (see --help)`);
+    throw new InputError(`unknown command ${name}: use train, eval, view or bench (see --help)`);
   }
   return command.run(rest);
 }

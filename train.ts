@@ -20,11 +20,13 @@ import { downloadProgressPrinter } from "./cli/download_progress.ts";
 import { trainingDisplay } from "./cli/progress.ts";
 import { createRunDir, defaultRunDir } from "./cli/run_dir.ts";
 import { runMain } from "./cli/run_main.ts";
+import { untilStopped } from "./cli/until_stopped.ts";
 import {
   BACKEND_FLAG,
   BATCH_FLAG,
   DATA_DIR_FLAG,
   MODEL_FLAG,
+  PORT_FLAG,
   RESIZE_FLAG,
   THREADS_FLAG,
 } from "./cli/shared_flags.ts";
@@ -40,6 +42,8 @@ import { deviceLine } from "./cli/device_line.ts";
 import { OPTIMIZER_NAMES } from "./training/optimizer.ts";
 import type { TrainConfig } from "./training/state.ts";
 import { train } from "./training/train.ts";
+import { readEvaluation } from "./run_folder/run_files.ts";
+import { checkPort, startTrainingView, type TrainingView } from "./view/training_view.ts";
 
 const FLAGS = {
   model: MODEL_FLAG,
@@ -92,6 +96,10 @@ const FLAGS = {
     help: "with --backend auto: measure WebGPU against wasm again instead of the cached choice",
   }),
   summary: switchFlag({ help: "print the model's layers and exit" }),
+  view: switchFlag({
+    help: "serve a live page of the run on 127.0.0.1 (curves, confusion matrix, try the model)",
+  }),
+  port: PORT_FLAG,
   help: HELP_FLAG,
 };
 
@@ -129,6 +137,7 @@ Usage: deno task train [flags]`,
       }
       : undefined;
     if (config) checkResize(config.model, config.resize);
+    checkPort(values.port);
     if (values.summary) {
       await setupBackend("cpu");
       const model = config
@@ -152,7 +161,8 @@ Usage: deno task train [flags]`,
       threads: threads.threads,
       recalibrate: values.recalibrate,
     });
-    console.log(deviceLine(backend));
+    const device = deviceLine(backend);
+    console.log(device);
     const resume = values.resume === undefined ? undefined : await loadCheckpoint(values.resume);
     const controller = new AbortController();
     let exitCode = 130;
@@ -169,6 +179,7 @@ Usage: deno task train [flags]`,
       ["SIGINT", interrupt("SIGINT", 130)],
       ...(Deno.build.os === "windows" ? [] : [["SIGTERM", interrupt("SIGTERM", 143)]]),
     ] as [Deno.Signal, () => void][];
+    let view: TrainingView | undefined;
     // A promise that train() awaits at once: its workers start while the data loads.
     const dataset = openDataset({
       dataset: (resume?.state.config ?? config!).dataset,
@@ -178,6 +189,17 @@ Usage: deno task train [flags]`,
     }).then(async (opened) => {
       if (!resume) await createRunDir(runDir);
       for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
+      if (values.view) {
+        view = await startTrainingView({
+          runDir,
+          dataset: opened,
+          config: settings,
+          resumed: resume && { state: resume.state, evaluation: await readEvaluation(runDir) },
+          lines: [device],
+          port: values.port,
+        });
+        console.log(`view: ${view.url} (the page follows the training)`);
+      }
       return opened;
     });
     const display = trainingDisplay({
@@ -194,9 +216,19 @@ Usage: deno task train [flags]`,
       epochs: values.epochs,
       threads: values.threads,
       signal: controller.signal,
-      ...display,
+      log: (line) => {
+        display.log(line);
+        view?.log(line);
+      },
+      onProgress: (progress) => {
+        display.onProgress(progress);
+        view?.onProgress(progress);
+      },
+      // The page starts once the data is loaded, inside train(): look `view` up on each call.
+      onEpoch: (record, evaluation) => view?.onEpoch(record, evaluation),
     });
     for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
+    if (view) await keepServing(view, result.interrupted ? "stopped" : "finished");
     if (result.interrupted) {
       const { state } = result;
       console.log(
@@ -210,5 +242,13 @@ Usage: deno task train [flags]`,
     return 0;
   },
 });
+
+/** After training, the page stays until Ctrl-C (or SIGTERM): it shows the finished run. */
+async function keepServing(view: TrainingView, status: string): Promise<void> {
+  view.finish(status);
+  console.log(`training ${status}; the page stays at ${view.url} until Ctrl-C`);
+  await untilStopped();
+  await view.close();
+}
 
 if (import.meta.main) await runMain(() => trainCommand.run(Deno.args));

@@ -48,3 +48,10 @@ export const THREADS_FLAG = integerFlag({
   help: "threads sharing each step on the CPU (wasm)",
   defaultText: "as many as the cores and the available memory allow, at most 8",
 });
+
+/** `--port`: where a page is served. */
+export const PORT_FLAG = integerFlag({
+  help: "port of the page on 127.0.0.1",
+  min: 0,
+  defaultText: "any free one",
+});

@@ -25,10 +25,18 @@ export interface Evaluation {
   perClass: number[];
   /** `confusion[truth][predicted]` counts. */
   confusion: number[][];
+  /** The predicted classes of the split's first {@link FIRST_PREDICTIONS} examples (for a page to show). */
+  firstPredictions: number[];
 }
 
+/** How many predictions {@link Evaluation.firstPredictions} keeps. */
+export const FIRST_PREDICTIONS = 48;
+
 /** Accuracy, per-class accuracy and confusion matrix computed from a confusion matrix. */
-export function summarizeConfusion(confusion: number[][]): Evaluation {
+export function summarizeConfusion(
+  confusion: number[][],
+  firstPredictions: number[] = [],
+): Evaluation {
   const count = confusion.flat().reduce((a, b) => a + b, 0);
   const correct = confusion.reduce((sum, row, i) => sum + row[i], 0);
   const perClass = confusion.map((row, i) => {
@@ -40,6 +48,7 @@ export function summarizeConfusion(confusion: number[][]): Evaluation {
     accuracy: count === 0 ? 0 : correct / count,
     perClass,
     confusion,
+    firstPredictions,
   };
 }
 
@@ -64,6 +73,7 @@ export async function evaluate(
   const round = batchSize * (1 + (workers?.count ?? 0));
   let done = 0;
   let correct = 0;
+  const firstPredictions: number[] = [];
   for (const chunk of epochBatches(split, { batchSize: round })) {
     const own = Math.min(batchSize, chunk.count);
     const others = predictions?.(batchSlice(chunk, own, chunk.count - own));
@@ -72,6 +82,7 @@ export async function evaluate(
     let at = 0;
     for (const part of classes) {
       for (const predicted of part) {
+        if (firstPredictions.length < FIRST_PREDICTIONS) firstPredictions.push(predicted);
         const truth = chunk.labels[at++];
         confusion[truth][predicted]++;
         if (truth === predicted) correct++;
@@ -82,5 +93,5 @@ export async function evaluate(
     // The wasm and cpu backends compute synchronously: let the event loop run (Ctrl-C, pages).
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
-  return summarizeConfusion(confusion);
+  return summarizeConfusion(confusion, firstPredictions);
 }

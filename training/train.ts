@@ -8,11 +8,11 @@ import { type Checkpoint, saveCheckpoint } from "../run_folder/checkpoint.ts";
 import { repairRunFolder } from "../run_folder/repair.ts";
 import { checkRoom } from "../run_folder/room.ts";
 import { DivergenceError } from "../errors.ts";
-import { evaluate } from "./evaluate.ts";
+import { evaluate, type Evaluation } from "./evaluate.ts";
 import { evaluationBatchSize, microBatchLimit, planStep } from "./step_plan.ts";
 import { createOptimizer } from "./optimizer.ts";
 import { formatDuration } from "./duration.ts";
-import { writeRunFiles } from "../run_folder/run_files.ts";
+import { writeEvaluation, writeRunFiles } from "../run_folder/run_files.ts";
 import {
   type EpochProgress,
   type EpochRecord,
@@ -58,6 +58,8 @@ export interface TrainOptions {
   onProgress?: (progress: TrainingProgress) => void;
   /** Called after every step. */
   onStep?: (state: Readonly<TrainingState>) => void;
+  /** Called when an epoch's record, evaluation and checkpoint are saved. */
+  onEpoch?: (record: EpochRecord, evaluation: Evaluation) => void;
   /** Threads to share each step on wasm (default: as many as the cores and memory allow). */
   threads?: number;
   /** The machine to plan the threads for (default: this one). */
@@ -386,6 +388,8 @@ async function finishEpoch(
   options.log?.(format(record));
   await saveIfFinite(run, options);
   await writeRunFiles(options.runDir, state);
+  await writeEvaluation(options.runDir, { epoch: record.epoch, ...evaluation });
+  options.onEpoch?.(record, evaluation);
 }
 
 /**
