@@ -31,22 +31,28 @@ let context: { model: tf.Sequential; resize: number; weightsSeen: boolean } | un
 /**
  * Sets the model's weights to a step's. For the first step, when no kernel
  * has seen them yet, they are written in place into the memory the
- * initial zeros already hold (no fresh pages on the first step). Later steps assign fresh tensors: tfjs's wasm kernels keep
- * XNNPACK operators, with the weights packed, for as long as a weight
- * tensor lives, and would not see values changed in place.
+ * initial zeros already hold (no fresh pages on the first step). Later
+ * steps write the dense layers' kernels in place too where the BLAS
+ * computes their products (it reads them afresh on every call), and assign
+ * fresh tensors to the other weights: tfjs's wasm kernels keep XNNPACK
+ * operators, with the weights packed, for as long as a weight tensor
+ * lives, and would not see values changed in place. A fresh tensor for a
+ * dense kernel would hold the heap's high-water mark a whole copy of it
+ * higher (105 MB for AlexNet's first dense layer at 224).
  */
 function setWeights(variables: tf.Variable[], weights: Float32Array[]): void {
-  if (!context!.weightsSeen) {
-    const heap = tf.backend() as unknown as WasmHeap;
-    heapViews(heap, variables).forEach((view, i) => view.set(weights[i]));
-    context!.weightsSeen = true;
-    return;
-  }
+  const heap = tf.backend() as unknown as WasmHeap;
+  const inPlace = (variable: tf.Variable) =>
+    !context!.weightsSeen || (variable.rank === 2 && blas() !== undefined);
+  const written = variables.filter(inPlace);
+  heapViews(heap, written).forEach((view, i) => view.set(weights[variables.indexOf(written[i])]));
   variables.forEach((variable, i) => {
+    if (inPlace(variable)) return;
     const value = tf.tensor(weights[i], variable.shape);
     variable.assign(value);
     value.dispose();
   });
+  context!.weightsSeen = true;
 }
 
 /** Locks of `locks` (two integers per weight: the lock, then the count), taken and given back. */

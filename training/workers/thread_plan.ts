@@ -36,31 +36,37 @@ export const MOST_THREADS = 8;
 const MEMORY_SHARE = 0.8;
 
 /**
- * Bytes that do not grow with the network: Deno, V8's heap and tfjs's
- * wasm module for the main thread (with the dataset), and for each worker.
+ * The constants of {@link estimatePeakBytes}, fitted by least squares to
+ * the peaks measured with `/usr/bin/time -v` (AlexNet at 224 with 1, 2, 4
+ * and 8 threads, at 96 with 1 and 4, LeNet-ReLU with 1 and 4: see the
+ * test), rounded. Bytes that do not grow with the network: Deno, V8's
+ * heap, tfjs's wasm module and the dataset for the main thread; an
+ * isolate with tfjs for each worker.
  */
-const MAIN_BASE = 420 * 2 ** 20;
-const WORKER_BASE = 140 * 2 ** 20;
+const MAIN_BASE = 352 * 2 ** 20;
+const WORKER_BASE = 43 * 2 ** 20;
+/** The main thread's copies of the weights: weights, gradients, Adam's two moments, transients. */
+const MAIN_WEIGHT_COPIES = 5.4;
+/** A worker's: its weights, and transients of the gradients it adds to the shared sum. */
+const WORKER_WEIGHT_COPIES = 1.4;
+/** The batch's activations, shared among the threads, and the backward pass's gradients of them. */
+const ACTIVATION_COPIES = 1.3;
 
 /**
- * The peak resident memory of a step shared by `threads` threads. The main
- * thread holds the weights, their gradients, Adam's two moments and a
- * sum of gradients (5 copies of the parameters), its share's activations
- * (twice: the backward pass's gradients are as large as what it keeps)
- * and the workers' shared memory (a copy of the gradients per worker, and
- * one of the weights). Each worker holds its own weights and gradients,
- * the gradients in shared memory, and its share's activations twice.
- * Fitted to peaks measured with `/usr/bin/time -v` (see the test).
+ * The peak resident memory of a step shared by `threads` threads: the
+ * main thread's base and copies of the weights, each worker's, the
+ * batch's activations (each thread keeps its share's), and the shared
+ * memory of the workers (the sum of the gradients, and with more than one
+ * worker a copy of the weights they all read).
  */
 export function estimatePeakBytes(work: Workload, threads: number): number {
   const weights = work.parameters * 4;
   const share = Math.ceil(work.batchSize / threads);
-  const activations = 2 * share * work.activationBytesPerExample;
+  const activations = ACTIVATION_COPIES * threads * share * work.activationBytesPerExample;
   const workers = threads - 1;
-  const shared = workers === 0 ? 0 : (workers + (workers > 1 ? 1 : 0)) * weights;
-  const main = MAIN_BASE + 5 * weights + activations + shared;
-  const worker = WORKER_BASE + 2 * weights + activations;
-  return main + workers * worker;
+  const shared = (workers > 0 ? weights : 0) + (workers > 1 ? weights : 0);
+  return MAIN_BASE + MAIN_WEIGHT_COPIES * weights + activations + shared +
+    workers * (WORKER_BASE + WORKER_WEIGHT_COPIES * weights);
 }
 
 function gigabytes(bytes: number): string {
@@ -94,12 +100,15 @@ export function planThreads(
   let threads = Math.max(1, Math.min(machine.cores, MOST_THREADS));
   const coresAllow = threads;
   while (threads > 1 && estimatePeakBytes(work, threads) > budget) threads--;
-  const limitedBy = threads < coresAllow ? "memory" : "cores";
-  return {
-    threads,
-    peakBytes: estimatePeakBytes(work, threads),
-    reason: `${cores}, ${memory}: limited by ${limitedBy}`,
-  };
+  const peakBytes = estimatePeakBytes(work, threads);
+  const limitedBy = peakBytes > budget
+    ? "even one thread may not fit in memory"
+    : threads < coresAllow
+    ? "limited by memory"
+    : machine.cores > MOST_THREADS
+    ? `at most ${MOST_THREADS} threads`
+    : "limited by cores";
+  return { threads, peakBytes, reason: `${cores}, ${memory}: ${limitedBy}` };
 }
 
 /** The smaller of two limits, either of which may be unknown. */
