@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../support/assert.ts";
-import { type ModelName } from "../../../model/registry.ts";
+import type { ModelName } from "../../../model/registry.ts";
 import { networkSize } from "../../../model/workload.ts";
 import {
   estimatePeakBytes,
