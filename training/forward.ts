@@ -84,8 +84,8 @@ export function forward(
 
   function apply(layer: tf.layers.Layer, index: number): void {
     if (layer.getClassName() === "Dropout") {
-      if (dropout === undefined) return;
       const { rate } = layer.getConfig() as { rate: number };
+      if (dropout === undefined || rate === 0) return;
       activations = activations.mul(
         dropoutMask(activations.shape, rate, dropout, index),
       );

@@ -8,6 +8,7 @@
 import type { EpochEvaluation } from "../run_folder/run_files.ts";
 import type { TrainConfig, TrainingState } from "../training/state.ts";
 import type { TrainingProgress } from "../training/train.ts";
+import { applyEvent } from "./page/apply_event.js";
 
 /** Everything a page needs to draw itself from scratch. */
 export interface ViewSnapshot {
@@ -58,26 +59,7 @@ export class ViewFeed {
 
   /** Applies a change and sends it to every page. */
   publish(event: ViewEvent): void {
-    const snapshot = this.#snapshot;
-    switch (event.type) {
-      case "snapshot":
-        this.#snapshot = event.snapshot;
-        break;
-      case "line":
-        snapshot.lines.push(event.line);
-        break;
-      case "progress":
-        snapshot.progress = event.progress;
-        break;
-      case "epoch":
-        snapshot.history.push(event.record);
-        snapshot.evaluation = event.evaluation;
-        snapshot.checkpoint = event.checkpoint;
-        break;
-      case "status":
-        snapshot.status = event.status;
-        break;
-    }
+    this.#snapshot = applyEvent(this.#snapshot, event) as ViewSnapshot;
     this.#send(event);
   }
 

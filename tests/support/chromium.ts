@@ -29,6 +29,8 @@ export interface BrowserPage {
    * the page may still be loading), failing after `timeoutMs` with `what`.
    */
   waitFor<T>(expression: string, what: string, timeoutMs?: number): Promise<T>;
+  /** Presses the mouse at the first point, moves it through the others and releases it. */
+  drag(points: [number, number][]): Promise<void>;
   /** A PNG of the whole page, beyond the window. */
   screenshot(): Promise<Uint8Array>;
   close(): Promise<void>;
@@ -114,6 +116,13 @@ export async function openBrowserPage(chromium: string): Promise<BrowserPage> {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       throw new Error(`the page did not show ${what} within ${timeoutMs / 1000} s${last}`);
+    },
+    drag: async (points) => {
+      const mouse = (type: string, [x, y]: [number, number]) =>
+        send("Input.dispatchMouseEvent", { type, x, y, button: "left", clickCount: 1 });
+      await mouse("mousePressed", points[0]);
+      for (const point of points.slice(1)) await mouse("mouseMoved", point);
+      await mouse("mouseReleased", points.at(-1)!);
     },
     screenshot: async () => {
       const { cssContentSize } = await send("Page.getLayoutMetrics");

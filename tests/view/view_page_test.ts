@@ -1,8 +1,9 @@
 /**
  * The training page in a real browser (Debian's chromium, headless):
  * during a short LeNet run it shows the header, its curves gain points as
- * epochs end, the confusion matrix covers the test images, and the model
- * it loads predicts what `deno task eval` predicts.
+ * epochs end, the confusion matrix covers the test images, the model it
+ * loads predicts what `deno task eval` predicts, and it classifies a
+ * drawing made with the mouse.
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "../support/assert.ts";
@@ -90,6 +91,27 @@ Deno.test({
         `document.getElementById("prediction").dataset.source?.startsWith("test image 7") && document.getElementById("prediction").dataset.class`,
         "the prediction of test image 7",
       );
+      // A drawing: a vertical bar, like a pair of trousers, made with the mouse.
+      const box = await page.evaluate<{ x: number; y: number; width: number; height: number }>(
+        `JSON.parse(JSON.stringify(document.getElementById("drawing").getBoundingClientRect()))`,
+      );
+      await page.evaluate(`document.getElementById("drawing").scrollIntoView()`);
+      const moved = await page.evaluate<{ x: number; y: number; width: number; height: number }>(
+        `JSON.parse(JSON.stringify(document.getElementById("drawing").getBoundingClientRect()))`,
+      );
+      assert(box.width > 0, "the drawing canvas is not shown");
+      const middle = moved.x + moved.width / 2;
+      await page.drag(
+        Array.from({ length: 12 }, (_, i) => [middle, moved.y + moved.height * (0.15 + 0.06 * i)]),
+      );
+      const drawn = await page.waitFor<number[]>(
+        `document.getElementById("prediction").dataset.source === "drawing" &&
+          [...document.querySelectorAll("#probabilities tr")].map((row) => parseFloat(row.lastChild.textContent))`,
+        "the drawing's class probabilities",
+      );
+      assertEquals(drawn.length, 10);
+      const total = drawn.reduce((a, b) => a + b, 0);
+      assert(Math.abs(total - 100) < 1, `probabilities sum to ${total}%`);
       await Deno.mkdir(join(ROOT, "test-artifacts"), { recursive: true });
       await Deno.writeFile(SCREENSHOT, await page.screenshot());
       console.log(`curves' points as seen: ${counts.join(" → ")}; screenshot: ${SCREENSHOT}`);

@@ -1,6 +1,7 @@
 // The training page: draws the feed's snapshot and its changes (view/feed.ts),
 // and classifies test images and drawings with the latest checkpoint in tfjs.
 /* global tf */
+import { applyEvent } from "/apply_event.js";
 
 const SIDE = 28;
 const GRID_IMAGES = 24;
@@ -360,32 +361,11 @@ function setUpDrawing() {
 }
 
 function apply(event) {
-  const { snapshot } = page;
-  switch (event.type) {
-    case "snapshot":
-      page.snapshot = event.snapshot;
-      renderHeader();
-      renderEvaluation();
-      loadModel();
-      break;
-    case "line":
-      snapshot.lines.push(event.line);
-      renderHeader();
-      break;
-    case "progress":
-      snapshot.progress = event.progress;
-      break;
-    case "epoch":
-      snapshot.history.push(event.record);
-      snapshot.evaluation = event.evaluation;
-      snapshot.checkpoint = event.checkpoint;
-      renderEvaluation();
-      loadModel();
-      break;
-    case "status":
-      snapshot.status = event.status;
-      renderHeader();
-      break;
+  page.snapshot = applyEvent(page.snapshot, event);
+  if (event.type === "snapshot" || event.type === "line" || event.type === "status") renderHeader();
+  if (event.type === "snapshot" || event.type === "epoch") {
+    renderEvaluation();
+    loadModel();
   }
   renderProgress();
   renderCurves();
