@@ -49,6 +49,8 @@ Usage: deno task view RUN_DIR [flags]`,
     const dataset = await openDataset({
       dataset: state.config.dataset,
       dataDir: values["data-dir"],
+      // The page only shows the test images of a run that trained on them: they are here.
+      download: false,
       log: (line) => console.error(line),
     });
     const snapshot = async (state: TrainingState, checkpoint: number): Promise<ViewSnapshot> => ({
