@@ -138,6 +138,9 @@ Usage: deno task train [flags]`,
       : undefined;
     if (config) checkResize(config.model, config.resize);
     checkPort(values.port);
+    if (values.port !== undefined && !values.view) {
+      throw new InputError("--port goes with --view (the page's port)");
+    }
     if (values.summary) {
       await setupBackend("cpu");
       const model = config
@@ -187,8 +190,7 @@ Usage: deno task train [flags]`,
       download: { onProgress: downloadProgressPrinter() },
       log: (line) => console.log(line),
     }).then(async (opened) => {
-      if (!resume) await createRunDir(runDir);
-      for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
+      // The page's port is taken before the run folder is made: a busy port leaves nothing behind.
       if (values.view) {
         view = await startTrainingView({
           runDir,
@@ -198,8 +200,10 @@ Usage: deno task train [flags]`,
           lines: [device],
           port: values.port,
         });
-        console.log(`view: ${view.url} (the page follows the training)`);
       }
+      if (!resume) await createRunDir(runDir);
+      for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
+      if (view) console.log(`view: ${view.url} (the page follows the training)`);
       return opened;
     });
     const display = trainingDisplay({
@@ -228,7 +232,13 @@ Usage: deno task train [flags]`,
       onEpoch: (record, evaluation) => view?.onEpoch(record, evaluation),
     });
     for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
-    if (view) await keepServing(view, result.interrupted ? "stopped" : "finished");
+    if (view && result.interrupted) {
+      // Ctrl-C saves and exits, page or not.
+      view.finish("stopped");
+      await view.close();
+    } else if (view) {
+      await keepServing(view);
+    }
     if (result.interrupted) {
       const { state } = result;
       console.log(
@@ -244,9 +254,9 @@ Usage: deno task train [flags]`,
 });
 
 /** After training, the page stays until Ctrl-C (or SIGTERM): it shows the finished run. */
-async function keepServing(view: TrainingView, status: string): Promise<void> {
-  view.finish(status);
-  console.log(`training ${status}; the page stays at ${view.url} until Ctrl-C`);
+async function keepServing(view: TrainingView): Promise<void> {
+  view.finish("finished");
+  console.log(`training finished; the page stays at ${view.url} until Ctrl-C`);
   await untilStopped();
   await view.close();
 }

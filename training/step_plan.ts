@@ -108,7 +108,7 @@ export function microBatchLimit(model: tf.Sequential, maxBindingBytes: number): 
 
 /**
  * Examples per forward pass when evaluating: as many as the device allows,
- * at most 256 on a GPU (its parallelism wants them), 64 on the CPU
+ * at most 256 on a GPU (its parallelism wants them), 32 on the CPU
  * backends (the matrix products are as fast, and each thread holds less).
  */
 export function evaluationBatchSize(model: tf.Sequential, backend: BackendInfo): number {
