@@ -32,11 +32,11 @@ Deno.test({
   fn: async () => {
     const runDir = await Deno.makeTempDir({ prefix: "view-run-" });
     const page = await openBrowserPage(chromium!);
-    // Epochs of 10,000 images last seconds: the page sees them end one by one.
+    // Epochs of 20,000 images last seconds: the page, loaded meanwhile, sees them end one by one.
     const training = taskCommand("train", [
       "--model=lenet-relu",
       `--epochs=${EPOCHS}`,
-      "--limit=10000",
+      "--limit=20000",
       `--test-limit=${TEST_IMAGES}`,
       "--view",
       `--out=${runDir}/run`,
