@@ -103,6 +103,9 @@ const FLAGS = {
   help: HELP_FLAG,
 };
 
+/** How long after a first interrupt a second one counts as another press (not a copy of the first). */
+const SECOND_SIGNAL_MS = 500;
+
 /** Epochs of a new run when `--epochs` is not given. */
 const DEFAULT_EPOCHS = 5;
 
@@ -169,8 +172,15 @@ Usage: deno task train [flags]`,
     const resume = values.resume === undefined ? undefined : await loadCheckpoint(values.resume);
     const controller = new AbortController();
     let exitCode = 130;
+    let interruptedAt = 0;
     const interrupt = (signal: Deno.Signal, code: number) => () => {
-      if (controller.signal.aborted) Deno.exit(code);
+      // Ctrl-C in a terminal reaches this process twice at once: from the terminal and
+      // forwarded by `deno task`. Only a second press, later, quits without saving.
+      if (controller.signal.aborted) {
+        if (performance.now() - interruptedAt > SECOND_SIGNAL_MS) Deno.exit(code);
+        return;
+      }
+      interruptedAt = performance.now();
       exitCode = code;
       console.error(
         `\n${signal}: finishing this step and saving a checkpoint (again to quit at once)`,
