@@ -174,8 +174,8 @@ Usage: deno task train [flags]`,
     let exitCode = 130;
     let interruptedAt = 0;
     const interrupt = (signal: Deno.Signal, code: number) => () => {
-      // Ctrl-C in a terminal reaches this process twice at once: from the terminal and
-      // forwarded by `deno task`. Only a second press, later, quits without saving.
+      // Ctrl-C in a terminal reaches this process twice within moments: from the terminal
+      // and forwarded by `deno task`. Only a second press, later, quits without saving.
       if (controller.signal.aborted) {
         if (performance.now() - interruptedAt > SECOND_SIGNAL_MS) Deno.exit(code);
         return;
@@ -246,8 +246,6 @@ Usage: deno task train [flags]`,
       // Ctrl-C saves and exits, page or not.
       view.finish("stopped");
       await view.close();
-    } else if (view) {
-      await keepServing(view);
     }
     if (result.interrupted) {
       const { state } = result;
@@ -259,6 +257,7 @@ Usage: deno task train [flags]`,
       return exitCode;
     }
     console.log(`run saved in ${runDir} (checkpoint/, metrics.jsonl, curves.svg)`);
+    if (view) await keepServing(view);
     return 0;
   },
 });
