@@ -21,21 +21,29 @@ export function inputGradientPads(
 }
 
 /**
+ * The filter [h, w, in, out] turned by 180° with its channels swapped
+ * ([h, w, out, in]), by the backend's Reverse and Transpose kernels. The
+ * result is `work`'s to release or keep.
+ */
+export function turnFilterByKernels(work: KernelWorkspace, filter: tf.TensorInfo): tf.TensorInfo {
+  const turned = work.run("Reverse", { x: filter }, { dims: [0, 1] });
+  return work.run("Transpose", { x: turned }, { perm: [0, 1, 3, 2] });
+}
+
+/**
  * The input gradient of a stride-1 2-D convolution (NHWC) as the backend's
  * forward convolution: dy convolved with the filter turned by 180° and with
- * its channels swapped, padded by `pads` (see {@link inputGradientPads}).
- * Backends' forward convolutions are their fastest kernels; their input
- * gradients are plain loops. The result is `work`'s to release or keep.
+ * its channels swapped (`turned`, see {@link turnFilterByKernels}), padded
+ * by `pads` (see {@link inputGradientPads}). Backends' forward convolutions
+ * are their fastest kernels; their input gradients are plain loops. The
+ * result is `work`'s to release or keep.
  */
 export function inputGradientByConvolution(
   work: KernelWorkspace,
-  dy: tf.TensorInfo,
-  filter: tf.TensorInfo,
-  pads: [number, number, number, number],
+  options: { dy: tf.TensorInfo; turned: tf.TensorInfo; pads: [number, number, number, number] },
 ): tf.TensorInfo {
-  const turned = work.run("Reverse", { x: filter }, { dims: [0, 1] });
-  const swapped = work.run("Transpose", { x: turned }, { perm: [0, 1, 3, 2] });
-  return work.run("Conv2D", { x: dy, filter: swapped }, {
+  const { dy, turned, pads } = options;
+  return work.run("Conv2D", { x: dy, filter: turned }, {
     strides: [1, 1],
     pad: [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]],
     dataFormat: "NHWC",

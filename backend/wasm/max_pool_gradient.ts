@@ -1,6 +1,15 @@
 import * as tf from "@tensorflow/tfjs";
 import { overrideKernel } from "../kernel_override.ts";
 import { heapFloats, type WasmHeap } from "./heap.ts";
+import {
+  heapKernels,
+  I32,
+  type Instruction,
+  kernelModule,
+  op,
+  V128,
+  vectorLoop,
+} from "./simd_module.ts";
 
 interface MaxPoolGradArgs {
   inputs: { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo };
@@ -10,6 +19,106 @@ interface MaxPoolGradArgs {
 
 /** tfjs's own wasm kernel, kept for the cases this one does not cover. */
 let originalMaxPoolGrad: tf.KernelFunc | undefined;
+
+/** Locals of the SIMD kernel: its parameters (heap offsets, the byte count), then its own. */
+const [X, MAXIMUM, UPSTREAM, DX, BYTES, AT, X_AT, DX_AT] = [0, 1, 2, 3, 4, 5, 6, 7];
+const [LARGEST, GRADIENT, UNFOUND, FOUND] = [8, 9, 10, 11];
+
+/** The geometry a SIMD kernel is generated for: one window's byte offsets from its corner. */
+interface WindowGeometry {
+  filterHeight: number;
+  filterWidth: number;
+  /** Bytes from one input row, and from one input pixel, to the next. */
+  rowBytes: number;
+  pixelBytes: number;
+}
+
+/** Generated kernels by geometry, so that each binary is instantiated once per heap. */
+const windowModules = new Map<string, Uint8Array<ArrayBuffer>>();
+
+/**
+ * The max-pool gradient of one output pixel, four channels at a time: for
+ * each window input in row-major order, the channels whose maximum it is
+ * and that no earlier input matched take the output gradient (added, as
+ * windows overlap). The window is unrolled, its inputs addressed by
+ * constant offsets.
+ */
+function windowModule(geometry: WindowGeometry): Uint8Array<ArrayBuffer> {
+  const key = JSON.stringify(geometry);
+  const cached = windowModules.get(key);
+  if (cached) return cached;
+  const { filterHeight, filterWidth, rowBytes, pixelBytes } = geometry;
+  const window: Instruction[] = [];
+  for (let kh = 0; kh < filterHeight; kh++) {
+    for (let kw = 0; kw < filterWidth; kw++) {
+      const offset = kh * rowBytes + kw * pixelBytes;
+      window.push(
+        op.localGet(X_AT),
+        op.v128LoadOffset(offset),
+        op.localGet(LARGEST),
+        op.f32x4Eq,
+        op.localGet(UNFOUND),
+        op.v128And,
+        op.localSet(FOUND),
+        op.localGet(UNFOUND),
+        op.localGet(FOUND),
+        op.v128AndNot,
+        op.localSet(UNFOUND),
+        op.localGet(DX_AT),
+        op.localGet(DX_AT),
+        op.v128LoadOffset(offset),
+        op.localGet(GRADIENT),
+        op.localGet(FOUND),
+        op.v128And,
+        op.f32x4Add,
+        op.v128StoreOffset(offset),
+      );
+    }
+  }
+  const binary = kernelModule([{
+    name: "maxPoolGradient",
+    params: [I32, I32, I32, I32, I32],
+    locals: [I32, I32, I32, V128, V128, V128, V128],
+    code: vectorLoop({
+      at: AT,
+      bytes: BYTES,
+      body: [
+        op.localGet(X),
+        op.localGet(AT),
+        op.i32Add,
+        op.localSet(X_AT),
+        op.localGet(DX),
+        op.localGet(AT),
+        op.i32Add,
+        op.localSet(DX_AT),
+        op.localGet(MAXIMUM),
+        op.localGet(AT),
+        op.i32Add,
+        op.v128Load,
+        op.localSet(LARGEST),
+        op.localGet(UPSTREAM),
+        op.localGet(AT),
+        op.i32Add,
+        op.v128Load,
+        op.localSet(GRADIENT),
+        op.i32Const(-1),
+        op.i32x4Splat,
+        op.localSet(UNFOUND),
+        ...window,
+      ],
+    }),
+  }]);
+  windowModules.set(key, binary);
+  return binary;
+}
+
+type WindowKernel = (
+  x: number,
+  maximum: number,
+  upstream: number,
+  dx: number,
+  bytes: number,
+) => void;
 
 /**
  * The gradient of a 2-D max pooling (NHWC) on the wasm backend in one
@@ -45,6 +154,34 @@ function maxPoolGradWasm(args: MaxPoolGradArgs): tf.TensorInfo {
   dx.fill(0);
   const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
   const { strideHeight, strideWidth, filterHeight, filterWidth, padInfo } = info;
+  const unpadded = padInfo.top === 0 && padInfo.left === 0 &&
+    (outHeight - 1) * strideHeight + filterHeight <= inHeight &&
+    (outWidth - 1) * strideWidth + filterWidth <= inWidth;
+  const pixelBytes = 4 * channels;
+  const kernel = unpadded && channels % 4 === 0
+    ? heapKernels(
+      heap,
+      windowModule({ filterHeight, filterWidth, rowBytes: inWidth * pixelBytes, pixelBytes }),
+    )?.maxPoolGradient as WindowKernel | undefined
+    : undefined;
+  if (kernel) {
+    for (let b = 0, out = 0; b < batchSize; b++) {
+      for (let oh = 0; oh < outHeight; oh++) {
+        for (let ow = 0; ow < outWidth; ow++, out += pixelBytes) {
+          const corner = ((b * inHeight + oh * strideHeight) * inWidth + ow * strideWidth) *
+            pixelBytes;
+          kernel(
+            x.byteOffset + corner,
+            maximum.byteOffset + out,
+            upstream.byteOffset + out,
+            dx.byteOffset + corner,
+            pixelBytes,
+          );
+        }
+      }
+    }
+    return gradient;
+  }
   let at = 0;
   for (let b = 0; b < batchSize; b++) {
     for (let oh = 0; oh < outHeight; oh++) {

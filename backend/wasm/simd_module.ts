@@ -20,6 +20,7 @@ export const op = {
   block: [0x02, 0x40],
   loop: [0x03, 0x40],
   end: [0x0b],
+  br: (depth: number) => [0x0c, ...unsigned(depth)],
   brIf: (depth: number) => [0x0d, ...unsigned(depth)],
   localGet: (index: number) => [0x20, ...unsigned(index)],
   localSet: (index: number) => [0x21, ...unsigned(index)],
@@ -30,11 +31,16 @@ export const op = {
   i32Eq: [0x46],
   i32LtU: [0x49],
   i32Add: [0x6a],
+  i32Sub: [0x6b],
   /** The first of two values if the condition on top is nonzero, else the second. */
   select: [0x1b],
   /** Loads and stores of 16 bytes, with an alignment hint of 4 (floats). */
   v128Load: [0xfd, 0x00, 0x02, 0x00],
   v128Store: [0xfd, 0x0b, 0x02, 0x00],
+  /** The same, at a constant byte offset from the address on the stack. */
+  v128LoadOffset: (offset: number) => [0xfd, 0x00, 0x02, ...unsigned(offset)],
+  v128StoreOffset: (offset: number) => [0xfd, 0x0b, 0x02, ...unsigned(offset)],
+  i32x4Splat: [0xfd, 0x11],
   f32x4Splat: [0xfd, 0x13],
   f32x4Neg: [0xfd, 0xe1, 0x01],
   f32x4Sqrt: [0xfd, 0xe3, 0x01],
@@ -43,8 +49,11 @@ export const op = {
   f32x4Mul: [0xfd, 0xe6, 0x01],
   f32x4Div: [0xfd, 0xe7, 0x01],
   f32x4Max: [0xfd, 0xe9, 0x01],
+  f32x4Eq: [0xfd, 0x41],
   f32x4Gt: [0xfd, 0x44],
   v128And: [0xfd, 0x4e],
+  /** a & ~b, for the vectors a (below) and b (on top). */
+  v128AndNot: [0xfd, 0x4f],
 } as const;
 
 /** The address `base + offset` (two locals) on the stack. */

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { overrideKernel } from "../kernel_override.ts";
 import { heapFloats, type WasmHeap } from "./heap.ts";
+import { addressOf, heapKernels, I32, kernelModule, op, vectorLoop } from "./simd_module.ts";
 
 interface SumArgs {
   inputs: { x: tf.TensorInfo };
@@ -11,10 +12,57 @@ interface SumArgs {
 /** tfjs's own wasm kernel, kept for the reductions this one does not cover. */
 let originalSum: tf.KernelFunc | undefined;
 
+/** Locals of the SIMD kernel: its parameters (heap offsets, a row's bytes, the rows), the loop's offset. */
+const [X, TOTALS, ROW_BYTES, ROWS, AT] = [0, 1, 2, 3, 4];
+
+/** Rows added in float32 before their sums join the float64 totals (bounds the rounding). */
+const BLOCK_ROWS = 64;
+
+/** Adds `ROWS` rows of `ROW_BYTES` from `X` on into the float32 totals at `TOTALS`, four at a time. */
+const ROW_SUM_MODULE = kernelModule([{
+  name: "addRows",
+  params: [I32, I32, I32, I32],
+  locals: [I32],
+  code: [
+    op.block,
+    op.loop,
+    op.localGet(ROWS),
+    op.i32Eqz,
+    op.brIf(1),
+    ...vectorLoop({
+      at: AT,
+      bytes: ROW_BYTES,
+      body: [
+        ...addressOf(TOTALS, AT),
+        ...addressOf(TOTALS, AT),
+        op.v128Load,
+        ...addressOf(X, AT),
+        op.v128Load,
+        op.f32x4Add,
+        op.v128Store,
+      ],
+    }),
+    op.i32Const(0),
+    op.localSet(AT),
+    ...addressOf(X, ROW_BYTES),
+    op.localSet(X),
+    op.localGet(ROWS),
+    op.i32Const(1),
+    op.i32Sub,
+    op.localSet(ROWS),
+    op.br(0),
+    op.end,
+    op.end,
+  ],
+}]);
+
+type AddRowsKernel = (x: number, totals: number, rowBytes: number, rows: number) => void;
+
 /**
  * The sum over the leading axes of a float32 tensor (a bias gradient: dy
- * summed over batch, height and width) in one JavaScript pass over the wasm
- * heap, adding whole rows into float64 totals. tfjs's wasm kernel first
+ * summed over batch, height and width) in one pass over the wasm heap:
+ * blocks of rows added four columns at a time in WebAssembly SIMD, each
+ * block's sums then added into float64 totals. tfjs's wasm kernel first
  * transposes the tensor so that the summed axes come last, a copy of it.
  * Other reductions keep tfjs's kernel.
  */
@@ -32,10 +80,24 @@ function sumWasm(args: SumArgs): tf.TensorInfo {
   const heap = backend as unknown as WasmHeap;
   const shape = keepDims ? [...axes.map(() => 1), ...kept] : kept;
   const out = heap.makeOutput(shape, "float32");
-  const values = heapFloats(heap, x);
   const totals = new Float64Array(columns);
-  for (let row = 0, at = 0; row < rows; row++) {
-    for (let column = 0; column < columns; column++, at++) totals[column] += values[at];
+  const kernel = columns % 4 === 0
+    ? heapKernels(heap, ROW_SUM_MODULE)?.addRows as AddRowsKernel | undefined
+    : undefined;
+  if (kernel) {
+    // The output holds each block's float32 sums until they join the totals.
+    const [values, blockSums] = [heapFloats(heap, x), heapFloats(heap, out)];
+    for (let row = 0; row < rows; row += BLOCK_ROWS) {
+      blockSums.fill(0);
+      const at = values.byteOffset + 4 * row * columns;
+      kernel(at, blockSums.byteOffset, 4 * columns, Math.min(BLOCK_ROWS, rows - row));
+      for (let column = 0; column < columns; column++) totals[column] += blockSums[column];
+    }
+  } else {
+    const values = heapFloats(heap, x);
+    for (let row = 0, at = 0; row < rows; row++) {
+      for (let column = 0; column < columns; column++, at++) totals[column] += values[at];
+    }
   }
   heapFloats(heap, out).set(totals);
   return out;

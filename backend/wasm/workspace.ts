@@ -2,6 +2,7 @@ import type * as tf from "@tensorflow/tfjs";
 import { KernelWorkspace } from "../kernel_workspace.ts";
 import { blas } from "./blas.ts";
 import { heapViews, type WasmHeap } from "./heap.ts";
+import { transposeInto } from "./layout/transpose.ts";
 
 /**
  * Scratch tensors on the wasm heap for one kernel call, and XNNPACK's matrix
@@ -55,5 +56,44 @@ export class WasmWorkspace extends KernelWorkspace {
       },
       { strides: 1, pad: "valid", dataFormat: "NHWC", dilations: 1 },
     );
+  }
+
+  /**
+   * Adds aᵀ·b to `sum` [rows, columns], where `a` holds [inner, rows] from
+   * `aOffset` (in floats) on and `b` [inner, columns]: the BLAS takes the
+   * transpose as a flag and adds in place; without one, `a` is transposed
+   * into a temporary, multiplied by `product` and added in JavaScript.
+   */
+  addTransposedProduct(options: {
+    a: tf.TensorInfo;
+    aOffset?: number;
+    b: tf.TensorInfo;
+    sum: tf.TensorInfo;
+    inner: number;
+    rows: number;
+    columns: number;
+  }): void {
+    const { a, aOffset = 0, b, sum, inner, rows, columns } = options;
+    const library = blas();
+    if (library) {
+      const [av, bv, sumValues] = this.views([a, b, sum]);
+      library.gemm({
+        rows,
+        columns,
+        inner,
+        a: av.subarray(aOffset),
+        b: bv,
+        c: sumValues,
+        transposeA: true,
+        accumulate: true,
+      });
+      return;
+    }
+    const transposed = this.temporary([rows, inner]);
+    const [av, transposedValues] = this.views([a, transposed]);
+    transposeInto(av.subarray(aOffset), transposedValues, { rows: inner, columns: rows });
+    const part = this.product(transposed, b, rows, columns);
+    const [sumValues, partValues] = this.views([sum, part]);
+    for (let i = 0; i < sumValues.length; i++) sumValues[i] += partValues[i];
   }
 }

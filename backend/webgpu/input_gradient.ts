@@ -10,7 +10,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { convGradientInfo } from "../conv_info.ts";
-import { inputGradientByConvolution, inputGradientPads } from "../conv_input_gradient.ts";
+import {
+  inputGradientByConvolution,
+  inputGradientPads,
+  turnFilterByKernels,
+} from "../conv_input_gradient.ts";
 import { KernelWorkspace } from "../kernel_workspace.ts";
 import { overrideKernel } from "../kernel_override.ts";
 import { webgpuKernelOptions } from "./kernel_options.ts";
@@ -43,7 +47,8 @@ export function registerWebGPUInputGradient(): void {
       }
     }
     const work = new KernelWorkspace(args.backend as tf.KernelBackend, "webgpu");
-    const gradient = inputGradientByConvolution(work, dy, filter, pads);
+    const turned = turnFilterByKernels(work, filter);
+    const gradient = inputGradientByConvolution(work, { dy, turned, pads });
     work.release(gradient);
     return gradient;
   });

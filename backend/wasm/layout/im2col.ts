@@ -1,3 +1,10 @@
+import type * as tf from "@tensorflow/tfjs";
+import type { Blas } from "../blas.ts";
+import type { WasmWorkspace } from "../workspace.ts";
+
+/** Most floats of im2col rows built at once: they are multiplied while still in cache. */
+const PATCH_FLOATS = 2 ** 21;
+
 /** The geometry of a 2-D convolution (NHWC, no dilation) over an input already zero-padded. */
 export interface PatchLayout {
   /** Rows and columns of the padded input. */
@@ -19,15 +26,21 @@ const SHORT_RUN = 64;
  * The im2col matrix of images `first` to `first + count − 1` of `padded`:
  * one row per output pixel (image, y, x), holding the input patch it sees
  * in the filter's order (ky, kx, channel), i.e. [count · outHeight ·
- * outWidth, filterHeight · filterWidth · channels]. Each filter row of a
- * patch is one contiguous run of the input.
+ * outWidth, filterHeight · filterWidth · channels] (one column more with
+ * `ones`). Each filter row of a patch is one contiguous run of the input.
  */
 export function patchRows(
   padded: Float32Array,
   target: Float32Array,
-  options: { layout: PatchLayout; first: number; count: number },
+  options: {
+    layout: PatchLayout;
+    first: number;
+    count: number;
+    /** End each row with a 1, so that a product adds the filter matrix's last row (a bias). */
+    ones?: boolean;
+  },
 ): void {
-  const { layout, first, count } = options;
+  const { layout, first, count, ones = false } = options;
   const { rows, columns, channels, filterHeight, filterWidth } = layout;
   const { strideHeight, strideWidth, outHeight, outWidth } = layout;
   const run = filterWidth * channels;
@@ -44,7 +57,65 @@ export function patchRows(
             target.set(padded.subarray(from, from + run), to);
           }
         }
+        if (ones) target[to++] = 1;
       }
     }
   }
+}
+
+/**
+ * The "valid" convolution of `x` (NHWC, no dilation) with `filter`, plus
+ * `bias` and a ReLU if asked, as products of im2col rows and the filter by
+ * the BLAS, a few images at a time: each row ends with a 1 and the filter
+ * matrix with the bias, so that the product adds it. For AlexNet's first
+ * layer (one channel, 11×11, stride 4), at twice the rate of XNNPACK's
+ * convolution even after space-to-depth. The output is `work`'s to release
+ * or keep.
+ */
+export function im2colConvolution(
+  work: WasmWorkspace,
+  options: {
+    x: tf.TensorInfo;
+    filter: tf.TensorInfo;
+    bias?: tf.TensorInfo;
+    relu: boolean;
+    library: Blas;
+    layout: PatchLayout;
+    outChannels: number;
+  },
+): tf.TensorInfo {
+  const { x, filter, bias, relu, library, layout, outChannels } = options;
+  const batch = x.shape[0];
+  const taps = layout.filterHeight * layout.filterWidth * layout.channels;
+  const inner = taps + 1;
+  const pixels = layout.outHeight * layout.outWidth;
+  const chunk = Math.min(batch, Math.max(1, Math.floor(PATCH_FLOATS / (pixels * inner))));
+  const output = work.temporary([batch, layout.outHeight, layout.outWidth, outChannels]);
+  const withBias = work.temporary([inner, outChannels]);
+  const patches = work.temporary([chunk * pixels, inner]);
+  const [xValues, filterValues, withBiasValues, patchValues, outputValues, biasValues] = work
+    .views([x, filter, withBias, patches, output, ...(bias ? [bias] : [])]);
+  withBiasValues.set(filterValues.subarray(0, taps * outChannels));
+  withBiasValues.fill(0, taps * outChannels);
+  if (biasValues) withBiasValues.set(biasValues, taps * outChannels);
+  for (let first = 0; first < batch; first += chunk) {
+    const count = Math.min(chunk, batch - first);
+    patchRows(xValues, patchValues, { layout, first, count, ones: true });
+    const results = outputValues.subarray(first * pixels * outChannels);
+    library.gemm({
+      rows: count * pixels,
+      columns: outChannels,
+      inner,
+      a: patchValues,
+      b: withBiasValues,
+      c: results,
+    });
+    // ReLU without a branch (half the values are negative: a branch mispredicts, 7× slower):
+    // the sign bit, spread over the word, clears a negative float to +0.
+    if (relu) {
+      const bits = new Int32Array(results.buffer, results.byteOffset, count * pixels * outChannels);
+      for (let i = 0; i < bits.length; i++) bits[i] &= ~(bits[i] >> 31);
+    }
+  }
+  return output;
 }

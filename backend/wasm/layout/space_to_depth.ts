@@ -1,7 +1,9 @@
 import type * as tf from "@tensorflow/tfjs";
 import { convGradientInfo } from "../../conv_info.ts";
 import { overrideKernel } from "../../kernel_override.ts";
+import { blas } from "../blas.ts";
 import { WasmWorkspace } from "../workspace.ts";
+import { im2colConvolution } from "./im2col.ts";
 
 interface FusedConvArgs {
   inputs: { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo };
@@ -52,6 +54,35 @@ function spaceToDepthConv(args: FusedConvArgs): tf.TensorInfo {
   const geometry = spaceToDepthGeometry(x, filter, attrs);
   if (geometry === undefined) {
     return innerFusedConv2D!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
+  const activation = attrs.activation ?? "linear";
+  const library = blas();
+  if (library && (activation === "linear" || activation === "relu")) {
+    const { outHeight, outWidth } = convGradientInfo(x.shape, filter.shape, attrs);
+    const [, height, width, channels] = x.shape;
+    const [size, , , outChannels] = filter.shape;
+    const work = new WasmWorkspace(backend);
+    const output = im2colConvolution(work, {
+      x,
+      filter,
+      bias,
+      relu: activation === "relu",
+      library,
+      layout: {
+        rows: height,
+        columns: width,
+        channels,
+        filterHeight: size,
+        filterWidth: size,
+        strideHeight: geometry.stride,
+        strideWidth: geometry.stride,
+        outHeight,
+        outWidth,
+      },
+      outChannels,
+    });
+    work.release(output);
+    return output;
   }
   const { batch, height, width, channels, stride, taps, size } = geometry;
   const depth = stride * stride * channels;

@@ -25,3 +25,27 @@ export function transposeInto(
     }
   }
 }
+
+/**
+ * Writes a convolution's filter `source` [height, width, in, out] turned by
+ * 180° with its channels swapped into `target` [height, width, out, in]:
+ * the filter of its input gradient. One pass in JavaScript (tfjs's wasm
+ * Reverse alone took about 5% of an AlexNet step).
+ */
+export function turnedFilterInto(
+  source: Float32Array,
+  target: Float32Array,
+  shape: { height: number; width: number; inChannels: number; outChannels: number },
+): void {
+  const { height, width, inChannels, outChannels } = shape;
+  const tap = inChannels * outChannels;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const from = ((height - 1 - y) * width + (width - 1 - x)) * tap;
+      transposeInto(source.subarray(from, from + tap), target.subarray((y * width + x) * tap), {
+        rows: inChannels,
+        columns: outChannels,
+      });
+    }
+  }
+}

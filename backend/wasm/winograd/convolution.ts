@@ -1,6 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
 import { overrideKernel } from "../../kernel_override.ts";
-import { transposeInto } from "../layout/transpose.ts";
 import { padInto } from "../layout/pad.ts";
 import { WasmWorkspace } from "../workspace.ts";
 import { type TileGrid, tileGrid, type WinogradScheme } from "./tiles.ts";
@@ -214,7 +213,6 @@ export function winogradFilterGradient(
       channelsOut,
     ]);
     const gradientPlanes = work.planes(elements, [grid.tiles, channelsOut]);
-    const transposed = work.planes(elements, [channelsIn, grid.tiles]);
     const scratch = work.temporary([scheme.tileScratchFloats(channelsOut)]);
     const [dyValues, wholeTilesValues, scratchValues] = work.views([dy, wholeTilesDy, scratch]);
     padInto(dyValues.subarray(first * height * width * channelsOut), wholeTilesValues, {
@@ -232,18 +230,16 @@ export function winogradFilterGradient(
       channels: channelsOut,
       simd: { heap: work.heap, scratch: scratchValues },
     });
-    const transposedViews = work.views(transposed);
-    work.views(inputPlanes).forEach((v, e) =>
-      transposeInto(v, transposedViews[e], { rows: grid.tiles, columns: channelsIn })
+    inputPlanes.forEach((plane, e) =>
+      work.addTransposedProduct({
+        a: plane,
+        b: gradientPlanes[e],
+        sum: sums[e],
+        inner: grid.tiles,
+        rows: channelsIn,
+        columns: channelsOut,
+      })
     );
-    const products = transposed.map((v, e) =>
-      work.product(v, gradientPlanes[e], channelsIn, channelsOut)
-    );
-    const productViews = work.views(products);
-    work.views(sums).forEach((sum, e) => {
-      const product = productViews[e];
-      for (let i = 0; i < sum.length; i++) sum[i] += product[i];
-    });
     work.release();
   }
   const size = scheme.filterSize;

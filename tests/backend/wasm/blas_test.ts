@@ -15,7 +15,7 @@ if (!library) {
 
 Deno.test({
   name:
-    "wasm products by the BLAS and by XNNPACK equal the CPU's (dense, every transpose; Winograd and im2col convolutions)",
+    "wasm products by the BLAS and by XNNPACK equal the CPU's (dense, every transpose; Winograd and im2col convolutions, conv1's forward)",
   ignore: !library,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -29,6 +29,10 @@ Deno.test({
     const dy = uniformTensor([3, 13, 13, 72], random);
     const conv1 = uniformTensor([2, 67, 67, 1], random);
     const conv1Dy = uniformTensor([2, 15, 15, 96], random);
+    // A side the stride divides: on XNNPACK, the space-to-depth route.
+    const conv1Input = uniformTensor([2, 68, 68, 1], random);
+    const conv1Filter = uniformTensor([11, 11, 1, 96], random);
+    const conv1Bias = uniformTensor([96], random);
     const same = { strides: 1, pad: "same", dataFormat: "NHWC", dilations: 1 };
     const kernels = () => [
       tf.matMul(a, b),
@@ -49,6 +53,16 @@ Deno.test({
         dataFormat: "NHWC",
         filterShape: [11, 11, 1, 96],
       }) as tf.Tensor,
+      ...(["relu", "linear"] as const).map((activation) =>
+        tf.fused.conv2d({
+          x: conv1Input as tf.Tensor4D,
+          filter: conv1Filter as tf.Tensor4D,
+          strides: 4,
+          pad: "valid",
+          bias: conv1Bias,
+          activation,
+        })
+      ),
     ];
     const expected = await Promise.all(kernels().map((t) => t.data()));
     await setupBackend("wasm");

@@ -148,6 +148,7 @@ Deno.test({
 /** Bias gradients (leading axes), with kept dimensions, and reductions left to tfjs's kernel. */
 const SUMS: { shape: number[]; axis: number[]; keepDims: boolean }[] = [
   { shape: [5, 7, 7, 96], axis: [0, 1, 2], keepDims: false },
+  { shape: [64, 13, 13, 12], axis: [0, 1, 2], keepDims: false },
   { shape: [128, 10], axis: [0], keepDims: false },
   { shape: [3, 4, 6], axis: [1, 0], keepDims: true },
   { shape: [3, 4, 6], axis: [1], keepDims: false },
