@@ -9,28 +9,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { AdamParameter, AdamStep } from "../adam_step.ts";
-import { storedAsFloat32, type WebGPUProgram, type WebGPURunner } from "./program.ts";
-
-/** An element-wise pass over `size` floats (one thread per float). */
-abstract class ElementwiseProgram implements WebGPUProgram {
-  abstract variableNames: string[];
-  abstract uniforms: string;
-  size = true;
-  workgroupSize: [number, number, number] = [128, 1, 1];
-  outputShape: number[];
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  abstract shaderKey: string;
-
-  constructor(shape: number[]) {
-    this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, axis) => axis) };
-    const size = shape.reduce((a, b) => a * b, 1);
-    this.dispatch = [Math.ceil(size / this.workgroupSize[0]), 1, 1];
-  }
-
-  abstract getUserCode(): string;
-}
+import {
+  ElementwiseProgram,
+  storedAsFloat32,
+  type WebGPUProgram,
+  type WebGPURunner,
+} from "./program.ts";
 
 /** m·β + g·(1 − β), or v·β + g²·(1 − β) for the second moment. */
 export class MomentProgram extends ElementwiseProgram {

@@ -1,4 +1,4 @@
-import type { WebGPUProgram } from "./program.ts";
+import { ElementwiseProgram } from "./program.ts";
 
 /** The same hash as `hash32` of `dropout_mask.ts`, in WGSL (u32 arithmetic wraps as `Math.imul` does). */
 const HASH32_WGSL = `
@@ -13,22 +13,10 @@ fn hash32(value : u32) -> u32 {
 }`;
 
 /** A dropout mask drawn on the GPU, equal to `fillDropoutMask`'s (see `dropout_mask.ts`). */
-export class DropoutMaskProgram implements WebGPUProgram {
+export class DropoutMaskProgram extends ElementwiseProgram {
   variableNames: string[] = [];
   uniforms = "key : u32, first : u32, threshold : u32, scale : f32,";
-  size = true;
-  workgroupSize: [number, number, number] = [128, 1, 1];
-  outputShape: number[];
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
   shaderKey = "dropoutMask";
-
-  constructor(shape: number[]) {
-    this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, axis) => axis) };
-    const size = shape.reduce((a, b) => a * b, 1);
-    this.dispatch = [Math.ceil(size / this.workgroupSize[0]), 1, 1];
-  }
 
   getUserCode(): string {
     return `

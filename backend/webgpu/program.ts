@@ -26,6 +26,25 @@ export interface WebGPUProgram {
   getUserCode(): string;
 }
 
+/** An element-wise pass over an output of `shape` (one thread per float, `uniforms.size` declared). */
+export abstract class ElementwiseProgram implements WebGPUProgram {
+  abstract variableNames: string[];
+  size = true;
+  workgroupSize: [number, number, number] = [128, 1, 1];
+  outputShape: number[];
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  abstract shaderKey: string;
+
+  constructor(shape: number[]) {
+    this.outputShape = shape;
+    this.dispatchLayout = { x: shape.map((_, axis) => axis) };
+    const size = shape.reduce((a, b) => a * b, 1);
+    this.dispatch = [Math.ceil(size / this.workgroupSize[0]), 1, 1];
+  }
+
+  abstract getUserCode(): string;
+}
 /** A uniform's value as tfjs-backend-webgpu takes it. */
 export interface UniformValue {
   type: "int32" | "uint32" | "float32";

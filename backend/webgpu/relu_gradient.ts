@@ -1,22 +1,10 @@
 import type * as tf from "@tensorflow/tfjs";
-import type { WebGPUProgram, WebGPURunner } from "./program.ts";
+import { ElementwiseProgram, type WebGPURunner } from "./program.ts";
 
 /** dy where y > 0, else 0, in one pass. */
-class ReluGradientProgram implements WebGPUProgram {
+class ReluGradientProgram extends ElementwiseProgram {
   variableNames = ["dy", "y"];
-  size = true;
-  workgroupSize: [number, number, number] = [128, 1, 1];
-  outputShape: number[];
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
   shaderKey = "reluGradient";
-
-  constructor(shape: number[]) {
-    this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, axis) => axis) };
-    const size = shape.reduce((a, b) => a * b, 1);
-    this.dispatch = [Math.ceil(size / this.workgroupSize[0]), 1, 1];
-  }
 
   getUserCode(): string {
     return `

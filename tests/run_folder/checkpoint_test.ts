@@ -1,8 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../support/assert.ts";
-import { DATASETS } from "../../data/datasets.ts";
-import { type Dataset, loadDataset } from "../../data/load.ts";
 import { resizeBatch } from "../../data/resize.ts";
 import { InputError } from "../../errors.ts";
 import {
@@ -13,39 +11,13 @@ import {
 import type { TrainConfig } from "../../training/state.ts";
 import { train } from "../../training/train.ts";
 import { autoBackend } from "../support/backends.ts";
-import { hasRealData, REAL_DATA_DIR, serveDirectory } from "../support/test_data.ts";
+import { realDataOptions, realDataset, TINY_CONFIG, tinyRun } from "../support/run_folders.ts";
+import { serveDirectory } from "../support/test_data.ts";
 
-const dataset: Dataset | undefined = hasRealData()
-  ? await loadDataset(DATASETS["fashion-mnist"], REAL_DATA_DIR)
-  : undefined;
-const options = { ignore: !dataset, sanitizeOps: false, sanitizeResources: false };
+const dataset = realDataset;
+const options = realDataOptions;
 
-const SMALL: TrainConfig = {
-  model: "lenet-relu",
-  dataset: "fashion-mnist",
-  resize: 28,
-  batchSize: 32,
-  learningRate: 0.001,
-  optimizer: "adam",
-  epochs: 2,
-  seed: 5,
-  limit: 320,
-  testLimit: 64,
-};
-
-/** Trains one step of LeNet into a fresh run folder and returns the folder. */
-async function tinyRun(): Promise<string> {
-  const runDir = await Deno.makeTempDir();
-  const config = { ...SMALL, epochs: 1, limit: 32 };
-  const { model } = await train({
-    runDir,
-    dataset: dataset!,
-    backend: await autoBackend(),
-    config,
-  });
-  model.dispose();
-  return runDir;
-}
+const SMALL: TrainConfig = { ...TINY_CONFIG, epochs: 2, limit: 320, testLimit: 64 };
 
 async function weightsOf(model: tf.Sequential): Promise<Float32Array[]> {
   return await Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array));
@@ -128,7 +100,7 @@ Deno.test({
   ...options,
   name: "missing and corrupt checkpoints are refused with the file named",
   fn: async () => {
-    const runDir = await tinyRun();
+    const runDir = await tinyRun({ config: { limit: 32, testLimit: 64 } });
     const checkpoint = join(runDir, "checkpoint");
     const weights = join(checkpoint, "weights.bin");
     const bytes = await Deno.readFile(weights);
@@ -154,7 +126,7 @@ Deno.test({
   ...options,
   name: "a save cut short between its renames leaves the previous checkpoint in use",
   fn: async () => {
-    const runDir = await tinyRun();
+    const runDir = await tinyRun({ config: { limit: 32, testLimit: 64 } });
     await Deno.rename(join(runDir, "checkpoint"), join(runDir, "checkpoint.previous"));
     const { state, dir } = await loadCheckpoint(runDir);
     assertEquals(dir, join(runDir, "checkpoint.previous"));

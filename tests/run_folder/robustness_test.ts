@@ -1,48 +1,16 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects, assertThrows } from "../support/assert.ts";
-import { DATASETS } from "../../data/datasets.ts";
-import { type Dataset, loadDataset } from "../../data/load.ts";
 import { InputError } from "../../errors.ts";
 import { loadCheckpoint, saveCheckpoint } from "../../run_folder/checkpoint.ts";
 import { finiteJson } from "../../run_folder/finite_json.ts";
-import type { TrainConfig } from "../../training/state.ts";
 import { train } from "../../training/train.ts";
 import { createOptimizer } from "../../training/optimizer.ts";
 import { autoBackend } from "../support/backends.ts";
 import { meaningfulLines, runTask, taskCommand } from "../support/cli.ts";
-import { hasRealData, REAL_DATA_DIR } from "../support/test_data.ts";
+import { realDataOptions, realDataset, tinyRun } from "../support/run_folders.ts";
 
-const dataset: Dataset | undefined = hasRealData()
-  ? await loadDataset(DATASETS["fashion-mnist"], REAL_DATA_DIR)
-  : undefined;
-const options = { ignore: !dataset, sanitizeOps: false, sanitizeResources: false };
-
-const TINY: TrainConfig = {
-  model: "lenet-relu",
-  dataset: "fashion-mnist",
-  resize: 28,
-  batchSize: 32,
-  learningRate: 0.001,
-  optimizer: "adam",
-  epochs: 1,
-  seed: 5,
-  limit: 64,
-  testLimit: 32,
-};
-
-/** A finished one-epoch LeNet run in a fresh folder (under `parent` when given). */
-async function tinyRun(parent?: string): Promise<string> {
-  const runDir = parent ? join(parent, "run") : await Deno.makeTempDir();
-  await Deno.mkdir(runDir, { recursive: true });
-  const { model } = await train({
-    runDir,
-    dataset: dataset!,
-    backend: await autoBackend(),
-    config: TINY,
-  });
-  model.dispose();
-  return runDir;
-}
+const dataset = realDataset;
+const options = realDataOptions;
 
 /** Every file of a folder with its bytes, to show that nothing changed. */
 async function snapshot(dir: string): Promise<Record<string, string>> {
@@ -336,7 +304,7 @@ Deno.test({
     const disk = await smallDisk("3m");
     if (!disk) return;
     try {
-      const runDir = await tinyRun(disk);
+      const runDir = await tinyRun({ parent: disk });
       const before = await snapshot(runDir);
       const { model, optimizerWeights, state } = await loadCheckpoint(runDir);
       const optimizer = createOptimizer("adam", 0.001);

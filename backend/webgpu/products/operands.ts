@@ -69,6 +69,32 @@ function insideImage(g: ConvGeometry, ih: string, iw: string): string {
 }
 
 /**
+ * WGSL that sets `value` to the input element at row `ih` and column `iw`
+ * (each a name and the expression it is given) of image `batch`, channel
+ * (or group of four) `channel` of `channels`, where `inside` holds and the
+ * pixel lies inside the image (zero padding: `value` is left as it was).
+ */
+function inputLoad(variable: string, g: ConvGeometry, at: {
+  value: string;
+  ih: [string, string];
+  iw: [string, string];
+  inside: string;
+  batch: string;
+  channel: string;
+  channels: number;
+}): string {
+  const [ih, ihValue] = at.ih;
+  const [iw, iwValue] = at.iw;
+  return [
+    `let ${ih} = ${ihValue};`,
+    `let ${iw} = ${iwValue};`,
+    `if (${at.inside} && ${insideImage(g, ih, iw)}) {`,
+    `  ${at.value} = ${variable}[((${at.batch} * ${g.inHeight} + ${ih}) * ${g.inWidth} + ${iw}) * ${at.channels} + ${at.channel}];`,
+    `}`,
+  ].join("\n");
+}
+
+/**
  * The im2col matrix of a convolution's input `x` as the operand X(r, o)
  * with the reduction over output pixels r = (b, oh, ow) and the outer axis
  * over filter elements o = (kh, kw, ci): the filter gradient's
@@ -99,17 +125,16 @@ export function im2colByFilterElement(variable: string, g: ConvGeometry): Operan
         `var oh${tag}${n} = (k${tag}${n} / ${g.outWidth}) % ${g.outHeight};`,
         `var b${tag}${n} = k${tag}${n} / ${g.outWidth * g.outHeight};`,
       ].join("\n"),
-    load: (tag, n, value) => {
-      const ih = `ih${tag}${n}`;
-      const iw = `iw${tag}${n}`;
-      return [
-        `let ${ih} = oh${tag}${n} * ${g.strideHeight} + offH${tag};`,
-        `let ${iw} = ow${tag}${n} * ${g.strideWidth} + offW${tag};`,
-        `if (mInside${tag} && k${tag}${n} < kEnd && ${insideImage(g, ih, iw)}) {`,
-        `  ${value} = ${variable}[((b${tag}${n} * ${g.inHeight} + ${ih}) * ${g.inWidth} + ${iw}) * ${channels} + ci${tag}];`,
-        `}`,
-      ].join("\n");
-    },
+    load: (tag, n, value) =>
+      inputLoad(variable, g, {
+        value,
+        ih: [`ih${tag}${n}`, `oh${tag}${n} * ${g.strideHeight} + offH${tag}`],
+        iw: [`iw${tag}${n}`, `ow${tag}${n} * ${g.strideWidth} + offW${tag}`],
+        inside: `mInside${tag} && k${tag}${n} < kEnd`,
+        batch: `b${tag}${n}`,
+        channel: `ci${tag}`,
+        channels,
+      }),
     advance: (tag, n, depth) =>
       `k${tag}${n} += ${depth};\n` +
       advanceDigits([
@@ -150,17 +175,16 @@ export function im2colByOutputPixel(variable: string, g: ConvGeometry): OperandL
         `var kw${tag}${n} = (m${tag}${n} / ${g.inChannels}) % ${g.filterWidth};`,
         `var kh${tag}${n} = m${tag}${n} / ${g.inChannels * g.filterWidth};`,
       ].join("\n"),
-    load: (tag, n, value) => {
-      const ih = `ih${tag}${n}`;
-      const iw = `iw${tag}${n}`;
-      return [
-        `let ${ih} = baseH${tag} + kh${tag}${n};`,
-        `let ${iw} = baseW${tag} + kw${tag}${n};`,
-        `if (kInside${tag} && m${tag}${n} < kEnd && ${insideImage(g, ih, iw)}) {`,
-        `  ${value} = ${variable}[((b${tag} * ${g.inHeight} + ${ih}) * ${g.inWidth} + ${iw}) * ${channels} + ci${tag}${n}];`,
-        `}`,
-      ].join("\n");
-    },
+    load: (tag, n, value) =>
+      inputLoad(variable, g, {
+        value,
+        ih: [`ih${tag}${n}`, `baseH${tag} + kh${tag}${n}`],
+        iw: [`iw${tag}${n}`, `baseW${tag} + kw${tag}${n}`],
+        inside: `kInside${tag} && m${tag}${n} < kEnd`,
+        batch: `b${tag}`,
+        channel: `ci${tag}${n}`,
+        channels,
+      }),
     advance: (tag, n, depth) =>
       `m${tag}${n} += ${depth};\n` +
       advanceDigits([

@@ -6,7 +6,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { webgpuKernelOptions } from "../kernel_options.ts";
-import type { WebGPUProgram, WebGPURunner } from "../program.ts";
+import { ElementwiseProgram, type WebGPURunner } from "../program.ts";
 import {
   DEFAULT_TILING,
   type ProductSpec,
@@ -20,22 +20,10 @@ import {
 const MIN_SPLIT_DEPTH = 1024;
 
 /** Adds the `splits` partial results `[splits, size]` into `outputShape`. */
-export class SumSplitsProgram implements WebGPUProgram {
+export class SumSplitsProgram extends ElementwiseProgram {
   variableNames = ["partial"];
   uniforms = "splits : i32,";
-  size = true;
-  workgroupSize: [number, number, number] = [128, 1, 1];
-  outputShape: number[];
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
   shaderKey = "sumSplits";
-
-  constructor(outputShape: number[]) {
-    this.outputShape = outputShape;
-    this.dispatchLayout = { x: outputShape.map((_, axis) => axis) };
-    const size = outputShape.reduce((a, b) => a * b, 1);
-    this.dispatch = [Math.ceil(size / this.workgroupSize[0]), 1, 1];
-  }
 
   getUserCode(): string {
     return `

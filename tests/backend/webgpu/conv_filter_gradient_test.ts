@@ -6,28 +6,16 @@ import { DEFAULT_TILING, reductionSplit } from "../../../backend/webgpu/products
 import { setWebGPUKernelOptions } from "../../../backend/webgpu/kernel_options.ts";
 import { hasAdapter } from "../../support/backends.ts";
 import { uniformTensor } from "../../support/test_data.ts";
-
-type Case = {
-  x: [number, number, number, number];
-  filter: [number, number, number, number];
-  stride: number;
-  pad: "same" | "valid";
-};
+import { type ConvCase, NETWORK_CONVOLUTIONS } from "../../support/conv_cases.ts";
 
 /**
- * The filter shapes of LeNet and of AlexNet at 67, plus an odd one (stride 2, channels not a
- * multiple of 4), and AlexNet's conv1 at 224 for a batch of 32 (8 of its filters: the CPU backend
- * is slow), whose 93,312-term sums lavapipe got wrong in one piece (relative error 0.69). The
- * first and the last three split their reduction into partial sums (2, 8, 3 and 90 of them), the
- * others do not.
+ * The network's convolutions (see `NETWORK_CONVOLUTIONS`), and AlexNet's conv1 at 224 for a batch
+ * of 32 (8 of its filters: the CPU backend is slow), whose 93,312-term sums lavapipe got wrong in
+ * one piece (relative error 0.69). The first and the last three split their reduction into partial
+ * sums (2, 8, 3 and 90 of them), the others do not.
  */
-const CASES: Case[] = [
-  { x: [3, 28, 28, 1], filter: [5, 5, 1, 6], stride: 1, pad: "same" },
-  { x: [3, 14, 14, 6], filter: [5, 5, 6, 16], stride: 1, pad: "valid" },
-  { x: [4, 67, 67, 1], filter: [11, 11, 1, 96], stride: 4, pad: "valid" },
-  { x: [4, 7, 7, 96], filter: [5, 5, 96, 256], stride: 1, pad: "same" },
-  { x: [4, 3, 3, 256], filter: [3, 3, 256, 384], stride: 1, pad: "same" },
-  { x: [3, 10, 9, 5], filter: [3, 2, 5, 7], stride: 2, pad: "valid" },
+const CASES: ConvCase[] = [
+  ...NETWORK_CONVOLUTIONS,
   { x: [16, 99, 99, 1], filter: [11, 11, 1, 96], stride: 4, pad: "valid" },
   { x: [20, 13, 13, 5], filter: [3, 3, 5, 70], stride: 1, pad: "same" },
   { x: [32, 224, 224, 1], filter: [11, 11, 1, 8], stride: 4, pad: "valid" },
@@ -37,7 +25,7 @@ const CASES: Case[] = [
 const TARGET = { workgroups: 2048, minDepth: 1024 };
 
 Deno.test("the filter gradient's reduction is split only where its tiles are too few workgroups", () => {
-  const splitOf = (c: Case) => {
+  const splitOf = (c: ConvCase) => {
     const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.stride, 1, c.pad);
     const terms = info.batchSize * info.outHeight * info.outWidth;
     const split = reductionSplit(
@@ -70,7 +58,7 @@ Deno.test("the filter gradient's reduction is split only where its tiles are too
   );
 });
 
-function filterGradientOf(x: tf.Tensor4D, dy: tf.Tensor4D, c: Case): tf.Tensor {
+function filterGradientOf(x: tf.Tensor4D, dy: tf.Tensor4D, c: ConvCase): tf.Tensor {
   return tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
     strides: c.stride,
     pad: c.pad,

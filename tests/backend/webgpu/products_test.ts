@@ -6,6 +6,7 @@ import { setWebGPUKernelOptions } from "../../../backend/webgpu/kernel_options.t
 import { createOptimizer } from "../../../training/optimizer.ts";
 import { hasAdapter } from "../../support/backends.ts";
 import { uniformTensor } from "../../support/test_data.ts";
+import { type ConvCase, NETWORK_CONVOLUTIONS } from "../../support/conv_cases.ts";
 
 const options = { ignore: !hasAdapter, sanitizeOps: false, sanitizeResources: false };
 
@@ -30,21 +31,9 @@ async function compareWithCpu(
   await setupBackend("cpu");
 }
 
-type ConvCase = {
-  x: [number, number, number, number];
-  filter: [number, number, number, number];
-  stride: number;
-  pad: "same" | "valid";
-};
-
-/** LeNet's, AlexNet's at 67 (first layer: one channel, stride 4), channels not multiples of 4. */
+/** The network's convolutions (see `NETWORK_CONVOLUTIONS`) and a small "same" one. */
 const CONVOLUTIONS: ConvCase[] = [
-  { x: [3, 28, 28, 1], filter: [5, 5, 1, 6], stride: 1, pad: "same" },
-  { x: [3, 14, 14, 6], filter: [5, 5, 6, 16], stride: 1, pad: "valid" },
-  { x: [4, 67, 67, 1], filter: [11, 11, 1, 96], stride: 4, pad: "valid" },
-  { x: [4, 7, 7, 96], filter: [5, 5, 96, 256], stride: 1, pad: "same" },
-  { x: [4, 3, 3, 256], filter: [3, 3, 256, 384], stride: 1, pad: "same" },
-  { x: [3, 10, 9, 5], filter: [3, 2, 5, 7], stride: 2, pad: "valid" },
+  ...NETWORK_CONVOLUTIONS,
   { x: [6, 13, 13, 8], filter: [3, 3, 8, 12], stride: 1, pad: "same" },
 ];
 
