@@ -94,10 +94,10 @@ const IM2COL_MIN_OUT_CHANNELS = 64;
  * output channels, as one matrix product per chunk of the batch:
  * dWᵀ [out, taps] = dyᵀ [out, pixels] · P [pixels, taps], where P is the
  * im2col matrix (each output pixel's input patch) built in JavaScript and
- * the product, transposing dy as it reads it and adding into the sum, runs
- * on the BLAS (or XNNPACK, see `addTransposedProduct`). At 64 examples, 3.5× faster than the
- * batch-as-channels convolution on AlexNet's first layer (and 1.2× on its
- * second, which Winograd's algorithm now takes).
+ * the product, which reads dy transposed and adds into the sum, on the BLAS
+ * (or XNNPACK, see `addTransposedProduct`). At 64 examples, 3.5× faster
+ * than the batch-as-channels convolution on AlexNet's first layer (and 1.2×
+ * on its second, which Winograd's algorithm now takes).
  */
 function im2colFilterGradient(
   backend: tf.KernelBackend,
