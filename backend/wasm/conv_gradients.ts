@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { convGradientInfo } from "../conv_info.ts";
 import { inputGradientByConvolution, inputGradientPads } from "../conv_input_gradient.ts";
 import { overrideKernel } from "../kernel_override.ts";
-import { patchRows } from "./layout/im2col.ts";
+import { imagesPerPatchChunk, patchRows } from "./layout/im2col.ts";
 import { transposeInto, turnedFilterInto } from "./layout/transpose.ts";
 import { padInto } from "./layout/pad.ts";
 import { winogradFilterGradient, winogradScheme } from "./winograd/convolution.ts";
@@ -76,12 +76,6 @@ function batchAsChannelsFilterGradient(
 }
 
 /**
- * Largest im2col matrix built at once, in floats (8 MiB): the batch is taken
- * in chunks below it (XNNPACK's product slows down on long operands).
- */
-const PATCH_FLOATS = 2 ** 21;
-
-/**
  * Fewest output channels for which the im2col product beats the
  * batch-as-channels convolution: XNNPACK's product is slow with few rows
  * (with LeNet's 6 and 16 output channels, im2col made the quick recipe's
@@ -120,7 +114,7 @@ function im2colFilterGradient(
   };
   const taps = filterHeight * filterWidth * inChannels;
   const pixels = outHeight * outWidth;
-  const chunk = Math.max(1, Math.floor(PATCH_FLOATS / (pixels * taps)));
+  const chunk = imagesPerPatchChunk({ batch, pixels, rowFloats: taps });
   const whole = new WasmWorkspace(backend);
   const padded = whole.temporary([batch, layout.rows, layout.columns, inChannels]);
   const [xValues, paddedValues] = whole.views([x, padded]);

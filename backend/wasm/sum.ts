@@ -81,12 +81,13 @@ function sumWasm(args: SumArgs): tf.TensorInfo {
   const shape = keepDims ? [...axes.map(() => 1), ...kept] : kept;
   const out = heap.makeOutput(shape, "float32");
   const totals = new Float64Array(columns);
+  const values = heapFloats(heap, x);
   const kernel = columns % 4 === 0
     ? heapKernels(heap, ROW_SUM_MODULE)?.addRows as AddRowsKernel | undefined
     : undefined;
   if (kernel) {
     // The output holds each block's float32 sums until they join the totals.
-    const [values, blockSums] = [heapFloats(heap, x), heapFloats(heap, out)];
+    const blockSums = heapFloats(heap, out);
     for (let row = 0; row < rows; row += BLOCK_ROWS) {
       blockSums.fill(0);
       const at = values.byteOffset + 4 * row * columns;
@@ -94,7 +95,6 @@ function sumWasm(args: SumArgs): tf.TensorInfo {
       for (let column = 0; column < columns; column++) totals[column] += blockSums[column];
     }
   } else {
-    const values = heapFloats(heap, x);
     for (let row = 0, at = 0; row < rows; row++) {
       for (let column = 0; column < columns; column++, at++) totals[column] += values[at];
     }

@@ -2,8 +2,19 @@ import type * as tf from "@tensorflow/tfjs";
 import type { Blas } from "../blas.ts";
 import type { WasmWorkspace } from "../workspace.ts";
 
-/** Most floats of im2col rows built at once: they are multiplied while still in cache. */
+/**
+ * Most floats of im2col rows built at once (8 MiB): the rows are multiplied
+ * while still in cache, and XNNPACK's product slows down on long operands.
+ */
 const PATCH_FLOATS = 2 ** 21;
+
+/** Images per chunk of a batch whose im2col rows (`rowFloats` each, `pixels` per image) stay under `PATCH_FLOATS`. */
+export function imagesPerPatchChunk(
+  options: { batch: number; pixels: number; rowFloats: number },
+): number {
+  const { batch, pixels, rowFloats } = options;
+  return Math.min(batch, Math.max(1, Math.floor(PATCH_FLOATS / (pixels * rowFloats))));
+}
 
 /** The geometry of a 2-D convolution (NHWC, no dilation) over an input already zero-padded. */
 export interface PatchLayout {
@@ -88,7 +99,7 @@ export function im2colConvolution(
   const taps = layout.filterHeight * layout.filterWidth * layout.channels;
   const inner = taps + 1;
   const pixels = layout.outHeight * layout.outWidth;
-  const chunk = Math.min(batch, Math.max(1, Math.floor(PATCH_FLOATS / (pixels * inner))));
+  const chunk = imagesPerPatchChunk({ batch, pixels, rowFloats: inner });
   const output = work.temporary([batch, layout.outHeight, layout.outWidth, outChannels]);
   const withBias = work.temporary([inner, outChannels]);
   const patches = work.temporary([chunk * pixels, inner]);
