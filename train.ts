@@ -93,7 +93,8 @@ const FLAGS = {
   backend: BACKEND_FLAG,
   threads: THREADS_FLAG,
   recalibrate: switchFlag({
-    help: "with --backend auto: measure WebGPU against wasm again instead of the cached choice",
+    help:
+      "measure again instead of what is kept: WebGPU against wasm (--backend auto) and the GPU's split sizes",
   }),
   summary: switchFlag({ help: "print the model's layers and exit" }),
   view: switchFlag({
@@ -229,6 +230,7 @@ Usage: deno task train [flags]`,
       resume,
       epochs: values.epochs,
       threads: values.threads,
+      recalibrate: values.recalibrate,
       signal: controller.signal,
       log: (line) => {
         display.log(line);

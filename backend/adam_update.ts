@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { AdamParameter, AdamStep } from "./adam_step.ts";
 import { wasmAdamUpdate } from "./wasm/adam.ts";
 import { webgpuAdamUpdate } from "./webgpu/adam.ts";
-import { webgpuKernelOptions } from "./webgpu/kernel_options.ts";
+import { webgpuKernelOptions } from "./webgpu/tuning/kernel_options.ts";
 
 /**
  * One Adam step for `parameters` by the active backend's own kernel.

@@ -12,8 +12,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { toolCacheDir } from "../cache_dir.ts";
-import { buildModel, type ModelName } from "../model/registry.ts";
+import { readCacheFile, toolCacheDir, writeCacheFile } from "../cache_dir.ts";
+import type { ModelName } from "../model/registry.ts";
+import { networkConvolutions } from "../model/workload.ts";
 import type { BackendName } from "./backend_info.ts";
 import { setupWasm } from "./wasm/setup.ts";
 import { setupWebGPU } from "./webgpu/setup.ts";
@@ -41,37 +42,17 @@ export interface AutoChoiceOptions {
   cacheFile?: string;
 }
 
-/** The heaviest convolution of the network at `resize`: its input and filter shapes, stride and padding. */
+/** The heaviest convolution of the network at `resize`, for {@link EXAMPLES} examples. */
 function heaviestConvolution(model: ModelName, resize: number) {
-  const network = buildModel(model, { resize, seed: null });
-  let best: {
-    x: number[];
-    filter: number[];
-    strides: number[];
-    pad: "same" | "valid";
-    flops: number;
-  } | undefined;
-  let input = [EXAMPLES, resize, resize, 1];
-  for (const layer of network.layers) {
-    const out = [EXAMPLES, ...(layer.outputShape as number[]).slice(1)];
-    if (layer.getClassName() === "Conv2D") {
-      const config = layer.getConfig() as {
-        kernelSize: number[];
-        strides: number[];
-        padding: "same" | "valid";
-        filters: number;
-      };
-      const filter = [...config.kernelSize, input[3], config.filters];
-      const flops = out.reduce((a, b) => a * b, 1) * filter[0] * filter[1] * filter[2];
-      if (!best || flops > best.flops) {
-        best = { x: input, filter, strides: config.strides, pad: config.padding, flops };
-      }
-    }
-    input = out;
-  }
-  network.dispose();
-  if (!best) throw new Error(`${model} has no convolution to measure`);
-  return best;
+  const layers = networkConvolutions(model, resize);
+  if (layers.length === 0) throw new Error(`${model} has no convolution to measure`);
+  const heaviest = layers.reduce((a, b) => b.multiplyAdds > a.multiplyAdds ? b : a);
+  return {
+    x: [EXAMPLES, ...heaviest.input],
+    filter: heaviest.filter,
+    strides: heaviest.strides,
+    pad: heaviest.padding,
+  };
 }
 
 /** Images per second of the active backend on the layer's forward pass and both gradients. */
@@ -103,18 +84,6 @@ async function layerRate(layer: ReturnType<typeof heaviestConvolution>): Promise
   const seconds = (performance.now() - started) / 1000 / 2;
   tf.dispose([x, filter, bias]);
   return EXAMPLES / seconds;
-}
-
-/** The cached choices, by key. */
-type Cache = Record<string, AutoChoice & { date: string }>;
-
-async function readCache(file: string): Promise<Cache> {
-  try {
-    const parsed = JSON.parse(await Deno.readTextFile(file));
-    return typeof parsed === "object" && parsed !== null ? parsed : {};
-  } catch {
-    return {};
-  }
 }
 
 /** The key of a choice: this machine's cores, the adapter, the network and its input size. */
@@ -160,12 +129,9 @@ export async function calibrate(
   const threads = `wasm × ${options.threads} thread${options.threads === 1 ? "" : "s"}`;
   const file = options.cacheFile ?? join(toolCacheDir() ?? ".", "calibration.json");
   const key = cacheKey(adapter, options);
-  const cache = await readCache(file);
+  const cache = await readCacheFile<AutoChoice & { date: string }>(file);
   if (!options.recalibrate && cache[key]) return cache[key];
 
-  // The network is built only to read its layers' shapes, on the plain CPU backend.
-  tf.enableProdMode();
-  await tf.setBackend("cpu");
   const layer = heaviestConvolution(options.model, options.resize);
   await setupWebGPU();
   const webgpu = await layerRate(layer);
@@ -182,11 +148,6 @@ export async function calibrate(
     measured: { webgpu, wasm },
   };
   cache[key] = { ...choice, date: new Date().toISOString() };
-  try {
-    await Deno.mkdir(join(file, ".."), { recursive: true });
-    await Deno.writeTextFile(file, JSON.stringify(cache, null, 2));
-  } catch {
-    // A cache that cannot be written only means measuring again next time.
-  }
+  await writeCacheFile(file, cache);
   return choice;
 }

@@ -14,10 +14,15 @@ import {
   TFJS_KERNELS,
   type WebGPUKernelOptions,
   webgpuKernelOptions,
-} from "../backend/webgpu/kernel_options.ts";
+} from "../backend/webgpu/tuning/kernel_options.ts";
 import { buildModel } from "../model/registry.ts";
 import { createOptimizer } from "../training/optimizer.ts";
-import { finishGpuWork, type KernelTiming, maxRelativeError, timeKernel } from "./kernel_timing.ts";
+import {
+  finishGpuWork,
+  type KernelTiming,
+  timeKernel,
+} from "../backend/webgpu/tuning/gpu_timing.ts";
+import { maxRelativeError } from "./statistics.ts";
 
 /** One measured variant of one kernel. */
 export interface KernelRow {
@@ -141,11 +146,20 @@ function alexnetCases(resize: number, batch: number, splits: number[]): {
       } as unknown as tf.NamedAttrMap;
       const gflop = (2 * out.reduce((a, b) => a * b, 1) * filterShape[0] * filterShape[1] *
         filterShape[2]) / 1e9;
+      // Over one channel the products read groups of four columns; the variant without is measured too.
+      const oneChannel = (variant: Variant): Variant[] => shape[3] === 1 ? [variant] : [];
       cases.push({
         layer: name,
         kernel: "forward (bias, ReLU)",
         gflop,
-        variants: [["tfjs", { convolution: "tfjs" }], ["product", { convolution: "product" }]],
+        variants: [
+          ["tfjs", { convolution: "tfjs" }],
+          ["product", { convolution: "product" }],
+          ...oneChannel(["product, one float per load", {
+            convolution: "product",
+            widthGroups: false,
+          }]),
+        ],
         run: () => [
           tf.engine().runKernel("FusedConv2D", { x, filter, bias }, {
             ...attrs,
@@ -179,6 +193,10 @@ function alexnetCases(resize: number, batch: number, splits: number[]): {
           ["tfjs", { filterGradient: "tfjs" }],
           ["tiled (previous)", { filterGradient: "tiled" }],
           ["product", { filterGradient: "product" }],
+          ...oneChannel(["product, one float per load", {
+            filterGradient: "product",
+            widthGroups: false,
+          }]),
           ...splits.map((count): Variant => [
             `product, ${count} splits`,
             { filterGradient: "product", splits: count },

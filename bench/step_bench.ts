@@ -12,9 +12,10 @@ import { buildModel, type ModelName } from "../model/registry.ts";
 import { createOptimizer } from "../training/optimizer.ts";
 import { trainStep } from "../training/step.ts";
 import { microBatchLimit, planStep } from "../training/step_plan.ts";
+import { tuneSplitsForSteps } from "../backend/webgpu/tuning/split_tuning.ts";
 import { workersFor } from "../training/workers/gradient_workers.ts";
 import { type KernelTime, profileKernels } from "./kernel_profile.ts";
-import { finishGpuWork } from "./kernel_timing.ts";
+import { finishGpuWork } from "../backend/webgpu/tuning/gpu_timing.ts";
 import { median } from "./statistics.ts";
 
 /** Kernels listed in the breakdown. */
@@ -100,6 +101,12 @@ export async function benchSteps(bench: StepBench): Promise<Record<string, unkno
       shares.map((share) => share.microBatches.join("+")).join(" | ")
     } on ${workers && shares.length > 1 ? workers.describe() : "one thread"}`,
   );
+  const tuned = await tuneSplitsForSteps(backend, {
+    model,
+    resize,
+    microBatches: shares[0].microBatches,
+  });
+  if (tuned) console.log(tuned);
   const firstStepLabel = backend.name === "webgpu" ? "first step (compiles shaders)" : "first step";
   const stepTimes: number[] = [];
   let firstStep = 0;

@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import {
   setWebGPUKernelOptions,
   type WebGPUKernelOptions,
-} from "../backend/webgpu/kernel_options.ts";
+} from "../backend/webgpu/tuning/kernel_options.ts";
 import { DEFAULT_TILING, type Tiling } from "../backend/webgpu/products/generator.ts";
 import { choiceFlag, integerFlag, textFlag } from "../cli/flags.ts";
 import { InputError } from "../errors.ts";
@@ -47,13 +47,18 @@ export const WEBGPU_FLAGS = {
     choices: ["fused", "tfjs"],
     default: "fused",
   }),
+  "width-groups": choiceFlag({
+    help: "WebGPU convolutions over one channel read as groups of four columns: on or off",
+    choices: ["on", "off"],
+    default: "on",
+  }),
   tiling: choiceFlag({
     help: `tiles of the generated products: ${Object.keys(TILINGS).join(", ")}`,
     choices: Object.keys(TILINGS),
     default: "64x64",
   }),
   "target-workgroups": integerFlag({
-    help: "workgroups a product's reduction is split to reach",
+    help: "workgroups a product's reduction is split to reach (where no split was measured)",
     default: 2048,
   }),
   "submit-batch": integerFlag({
@@ -73,6 +78,7 @@ export function applyWebGPUFlags(values: {
   "input-gradient": string;
   matmul: string;
   adam: string;
+  "width-groups": string;
   tiling: string;
   "target-workgroups": number;
   "submit-batch": number;
@@ -83,6 +89,7 @@ export function applyWebGPUFlags(values: {
     inputGradient: values["input-gradient"] as WebGPUKernelOptions["inputGradient"],
     matmul: values.matmul as WebGPUKernelOptions["matmul"],
     adam: values.adam as WebGPUKernelOptions["adam"],
+    widthGroups: values["width-groups"] === "on",
     tiling: TILINGS[values.tiling],
     targetWorkgroups: values["target-workgroups"],
   });

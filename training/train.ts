@@ -9,7 +9,7 @@ import { repairRunFolder } from "../run_folder/repair.ts";
 import { checkRoom } from "../run_folder/room.ts";
 import { DivergenceError } from "../errors.ts";
 import { evaluate, type Evaluation } from "./evaluate.ts";
-import { evaluationBatchSize, microBatchLimit, planStep } from "./step_plan.ts";
+import { evaluationBatchSize, microBatchLimit, planStep, splitEvenly } from "./step_plan.ts";
 import { createOptimizer } from "./optimizer.ts";
 import { formatDuration } from "./duration.ts";
 import { writeEvaluation, writeRunFiles } from "../run_folder/run_files.ts";
@@ -24,6 +24,7 @@ import { trainStep } from "./step.ts";
 import { type GradientWorkers, workersFor } from "./workers/gradient_workers.ts";
 import { type Machine, planThreads, thisMachine, type ThreadPlan } from "./workers/thread_plan.ts";
 import { networkSize } from "../model/workload.ts";
+import { tuneSplitsForSteps } from "../backend/webgpu/tuning/split_tuning.ts";
 
 /** Seconds between reads of the device-side metrics. */
 const METRICS_READ_INTERVAL = 0.5;
@@ -64,6 +65,8 @@ export interface TrainOptions {
   threads?: number;
   /** The machine to plan the threads for (default: this one). */
   machine?: Machine;
+  /** On a GPU, measure the products' split sizes again instead of reading the kept ones. */
+  recalibrate?: boolean;
 }
 
 /** Where the epoch in progress stands, as reported to {@link TrainOptions.onProgress}. */
@@ -431,6 +434,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     plan.workers = await starting;
     plan.threads = threads;
     for (const line of planLines(run, plan, opened)) options.log?.(line);
+    const tuned = await tuneSplitsForSteps(options.backend, {
+      model: config.model,
+      resize: config.resize,
+      microBatches: splitEvenly(config.batchSize, plan.microBatchLimit),
+      recalibrate: options.recalibrate,
+    });
+    if (tuned) options.log?.(tuned);
     const stepsAtStart = run.state.step;
     while (run.state.epoch < config.epochs) {
       const epochStart = { ...run.state.partial };

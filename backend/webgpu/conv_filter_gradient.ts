@@ -9,7 +9,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import { convGradientInfo } from "../conv_info.ts";
 import { overrideKernel } from "../kernel_override.ts";
-import { webgpuKernelOptions } from "./kernel_options.ts";
+import { webgpuKernelOptions } from "./tuning/kernel_options.ts";
 import {
   type ConvGeometry,
   convGeometry,
@@ -18,6 +18,13 @@ import {
 } from "./products/operands.ts";
 import { reductionSplit } from "./products/generator.ts";
 import { runProduct, SumSplitsProgram } from "./products/run.ts";
+import {
+  groupInput,
+  ungroupFilterGradient,
+  type WidthGrouping,
+  widthGrouping,
+} from "./products/width_groups.ts";
+import { KernelWorkspace } from "../kernel_workspace.ts";
 import { FilterGradientTiledProgram, TILED_DEPTH, tiledUniforms } from "./filter_gradient_tiled.ts";
 import { storedAsFloat32, type WebGPURunner } from "./program.ts";
 
@@ -33,6 +40,40 @@ export function filterGradientSpec(g: ConvGeometry) {
     b: denseOperand({ variable: "dy", terms, outer: g.outChannels, contiguous: "outer" }),
     key: `filterGradient_${JSON.stringify(g)}`,
   };
+}
+
+/**
+ * The product a filter gradient of `g` runs: over groups of columns where
+ * the kernel options and the convolution allow, else `g`'s own.
+ */
+export function filterGradientProduct(g: ConvGeometry): {
+  spec: ReturnType<typeof filterGradientSpec>;
+  grouping?: WidthGrouping;
+} {
+  const grouping = webgpuKernelOptions().widthGroups ? widthGrouping(g) : undefined;
+  return { spec: filterGradientSpec(grouping?.grouped ?? g), grouping };
+}
+
+/** The filter gradient as this project's product, over groups of columns where that applies. */
+function productFilterGradient(
+  backend: WebGPURunner,
+  g: ConvGeometry,
+  [x, dy]: tf.TensorInfo[],
+  filterShape: number[],
+): tf.TensorInfo {
+  const { spec, grouping } = filterGradientProduct(g);
+  if (!grouping) return runProduct(backend, spec, [x, dy], filterShape);
+  const work = new KernelWorkspace(backend as unknown as tf.KernelBackend, "webgpu");
+  const [height, , , out] = filterShape;
+  const grouped = runProduct(backend, spec, [groupInput(work, x, grouping), dy], [
+    height,
+    grouping.filterWidth,
+    1,
+    out,
+  ]);
+  const gradient = ungroupFilterGradient(work, grouped, filterShape);
+  work.release(gradient);
+  return gradient;
 }
 
 /** The previous tiled kernel (for measurements against it). */
@@ -89,6 +130,6 @@ export function registerConvFilterGradient(): void {
     const g = convGeometry(convGradientInfo(x.shape, filterShape, attrs));
     return variant === "tiled"
       ? tiledFilterGradient(backend, g, [x, dy], filterShape)
-      : runProduct(backend, filterGradientSpec(g), [x, dy], filterShape);
+      : productFilterGradient(backend, g, [x, dy], filterShape);
   });
 }

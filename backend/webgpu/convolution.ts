@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { overrideKernel } from "../kernel_override.ts";
-import { webgpuKernelOptions } from "./kernel_options.ts";
+import { webgpuKernelOptions } from "./tuning/kernel_options.ts";
 import {
   type ConvGeometry,
   convGeometry,
@@ -17,6 +17,13 @@ import {
   im2colByOutputPixel,
 } from "./products/operands.ts";
 import { runProduct } from "./products/run.ts";
+import {
+  groupFilter,
+  groupInput,
+  type WidthGrouping,
+  widthGrouping,
+} from "./products/width_groups.ts";
+import { KernelWorkspace } from "../kernel_workspace.ts";
 import { storedAsFloat32, type WebGPURunner } from "./program.ts";
 import type { ProductSpec } from "./products/generator.ts";
 
@@ -35,6 +42,35 @@ export function convolutionSpec(
     ...epilogue,
     key: `convolution_${JSON.stringify(g)}`,
   };
+}
+
+/**
+ * The product convolution `g` runs: over groups of columns where the
+ * kernel options and the convolution allow, else `g`'s own.
+ */
+export function convolutionProduct(
+  g: ConvGeometry,
+  epilogue: { bias: boolean; activation?: "relu" },
+): { spec: ProductSpec; grouping?: WidthGrouping } {
+  const grouping = webgpuKernelOptions().widthGroups ? widthGrouping(g) : undefined;
+  return { spec: convolutionSpec(grouping?.grouped ?? g, epilogue), grouping };
+}
+
+/** Runs convolution `g` of `x` by `filter` (and the bias, if any) as a product. */
+function runConvolution(
+  backend: WebGPURunner,
+  g: ConvGeometry,
+  [x, filter, ...bias]: tf.TensorInfo[],
+  epilogue: { bias: boolean; activation?: "relu" },
+): tf.TensorInfo {
+  const outShape = [g.batch, g.outHeight, g.outWidth, g.outChannels];
+  const { spec, grouping } = convolutionProduct(g, epilogue);
+  if (!grouping) return runProduct(backend, spec, [x, filter, ...bias], outShape);
+  const work = new KernelWorkspace(backend as unknown as tf.KernelBackend, "webgpu");
+  const inputs = [groupInput(work, x, grouping), groupFilter(work, filter, grouping), ...bias];
+  const y = runProduct(backend, spec, inputs, outShape);
+  work.release();
+  return y;
 }
 
 interface ConvAttrs {
@@ -78,8 +114,7 @@ export function registerWebGPUConvolution(): void {
     const backend = args.backend as unknown as WebGPURunner;
     const g = supported(backend, [x, filter], args.attrs as unknown as ConvAttrs);
     if (!g) return original(args);
-    const outShape = [g.batch, g.outHeight, g.outWidth, g.outChannels];
-    return runProduct(backend, convolutionSpec(g, { bias: false }), [x, filter], outShape);
+    return runConvolution(backend, g, [x, filter], { bias: false });
   });
   overrideKernel("FusedConv2D", "webgpu", (original) => (args) => {
     const { x, filter, bias, preluActivationWeights } = args.inputs as Record<
@@ -95,11 +130,9 @@ export function registerWebGPUConvolution(): void {
     const inputs = bias ? [x!, filter!, bias] : [x!, filter!];
     const g = plain ? supported(backend, inputs, attrs) : undefined;
     if (!g) return original(args);
-    const outShape = [g.batch, g.outHeight, g.outWidth, g.outChannels];
-    const spec = convolutionSpec(g, {
+    return runConvolution(backend, g, inputs, {
       bias: bias !== undefined,
       activation: activation === "relu" ? "relu" : undefined,
     });
-    return runProduct(backend, spec, inputs, outShape);
   });
 }

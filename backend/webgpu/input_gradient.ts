@@ -17,7 +17,7 @@ import {
 } from "../conv_input_gradient.ts";
 import { KernelWorkspace } from "../kernel_workspace.ts";
 import { overrideKernel } from "../kernel_override.ts";
-import { webgpuKernelOptions } from "./kernel_options.ts";
+import { webgpuKernelOptions } from "./tuning/kernel_options.ts";
 
 let registered = false;
 

@@ -10,7 +10,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { overrideKernel } from "../kernel_override.ts";
-import { webgpuKernelOptions } from "./kernel_options.ts";
+import { webgpuKernelOptions } from "./tuning/kernel_options.ts";
 import { denseOperand } from "./products/operands.ts";
 import { runProduct } from "./products/run.ts";
 import { storedAsFloat32, type WebGPURunner } from "./program.ts";

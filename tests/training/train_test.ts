@@ -10,7 +10,7 @@ import {
   OPTIMISED,
   setWebGPUKernelOptions,
   TFJS_KERNELS,
-} from "../../backend/webgpu/kernel_options.ts";
+} from "../../backend/webgpu/tuning/kernel_options.ts";
 import { crossEntropySum, forward } from "../../training/forward.ts";
 import { resizeBatch } from "../../data/resize.ts";
 import { createOptimizer } from "../../training/optimizer.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { webgpuKernelOptions } from "../kernel_options.ts";
+import { productSizesKey, webgpuKernelOptions } from "../tuning/kernel_options.ts";
 import { ElementwiseProgram, type WebGPURunner } from "../program.ts";
 import {
   DEFAULT_TILING,
@@ -49,21 +49,32 @@ function tilingFor(chosen: Tiling, columns: number): Tiling {
   return chosen === DEFAULT_TILING && columns % 96 === 0 ? TILING_96 : chosen;
 }
 
+/**
+ * How a splittable product's reduction is split: into `splits` partial
+ * sums when given, else as many as measured for its sizes on this device,
+ * else as many as bring its workgroups to the target.
+ */
+export function productSplit(
+  spec: ProductSpec,
+  splits?: number,
+): { splits: number; depth: number } {
+  const options = webgpuKernelOptions();
+  return reductionSplit(spec, tilingFor(options.tiling, spec.columns), {
+    workgroups: options.targetWorkgroups,
+    splits: splits ?? options.splits ?? options.measuredSplits?.[productSizesKey(spec)],
+    minDepth: MIN_SPLIT_DEPTH,
+  });
+}
+
 /** How a product runs: its program and reduction split under the current kernel options. */
 export function productProgram(
   spec: ProductSpec,
   outputShape: number[],
   splittable: boolean,
 ): TiledProductProgram {
-  const options = webgpuKernelOptions();
-  const { targetWorkgroups, splits } = options;
-  const tiling = tilingFor(options.tiling, spec.columns);
+  const tiling = tilingFor(webgpuKernelOptions().tiling, spec.columns);
   const split = splittable
-    ? reductionSplit(spec, tiling, {
-      workgroups: targetWorkgroups,
-      splits,
-      minDepth: MIN_SPLIT_DEPTH,
-    })
+    ? productSplit(spec)
     : { splits: 1, depth: Math.ceil(spec.terms / tiling.depth) * tiling.depth };
   return new TiledProductProgram(spec, outputShape, split, tiling);
 }

@@ -3,7 +3,7 @@ import { assert, assertEquals, relativeError } from "../../support/assert.ts";
 import { seededRandom } from "../../../data/random.ts";
 import { setupBackend } from "../../../backend/setup.ts";
 import { DEFAULT_TILING, reductionSplit } from "../../../backend/webgpu/products/generator.ts";
-import { setWebGPUKernelOptions } from "../../../backend/webgpu/kernel_options.ts";
+import { setWebGPUKernelOptions } from "../../../backend/webgpu/tuning/kernel_options.ts";
 import { hasAdapter } from "../../support/backends.ts";
 import { uniformTensor } from "../../support/test_data.ts";
 import { type ConvCase, NETWORK_CONVOLUTIONS } from "../../support/conv_cases.ts";

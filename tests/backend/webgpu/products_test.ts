@@ -1,8 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert, relativeError } from "../../support/assert.ts";
+import { assert, assertEquals, relativeError } from "../../support/assert.ts";
 import { seededRandom } from "../../../data/random.ts";
 import { setupBackend } from "../../../backend/setup.ts";
-import { setWebGPUKernelOptions } from "../../../backend/webgpu/kernel_options.ts";
+import { setWebGPUKernelOptions } from "../../../backend/webgpu/tuning/kernel_options.ts";
+import { convGeometry } from "../../../backend/webgpu/products/operands.ts";
+import { widthGrouping } from "../../../backend/webgpu/products/width_groups.ts";
 import { createOptimizer } from "../../../training/optimizer.ts";
 import { hasAdapter } from "../../support/backends.ts";
 import { uniformTensor } from "../../support/test_data.ts";
@@ -74,6 +76,77 @@ Deno.test({
       tf.dispose([x, filter, bias, dy]);
     }
   },
+});
+
+/**
+ * Convolutions over one channel with a horizontal stride that is a multiple of 4: AlexNet's conv1
+ * at 67 (one zero column added to the input), with "same" padding on every side and odd sides,
+ * with a filter already 8 wide, and with stride 8 over a narrow filter.
+ */
+const WIDTH_GROUPED: ConvCase[] = [
+  { x: [2, 67, 67, 1], filter: [11, 11, 1, 8], stride: 4, pad: "valid" },
+  { x: [2, 30, 33, 1], filter: [11, 11, 1, 5], stride: 4, pad: "same" },
+  { x: [3, 21, 19, 1], filter: [8, 8, 1, 4], stride: 4, pad: "same" },
+  { x: [2, 40, 41, 1], filter: [5, 3, 1, 6], stride: 8, pad: "valid" },
+];
+
+Deno.test({
+  ...options,
+  name:
+    "a convolution over one channel with stride 4 runs over groups of four columns, forward and filter gradient equal the CPU's",
+  fn: async () => {
+    const random = seededRandom(11);
+    for (const c of WIDTH_GROUPED) {
+      const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.stride, 1, c.pad);
+      const grouping = widthGrouping(convGeometry(info));
+      assert(grouping?.grouped.inChannels === 4, `${c.x}, ${c.filter}: not grouped`);
+      await setupBackend("cpu");
+      const x = uniformTensor(c.x, random);
+      const filter = uniformTensor(c.filter, random);
+      const bias = uniformTensor([c.filter[3]], random);
+      const dy = uniformTensor(info.outShape, random);
+      const attrs = { strides: c.stride, pad: c.pad, dataFormat: "NHWC", dilations: 1 };
+      await compareWithCpu(`grouped x ${c.x}, filter ${c.filter}`, () => [
+        tf.engine().runKernel("Conv2D", { x, filter }, attrs as tf.NamedAttrMap) as tf.Tensor,
+        tf.engine().runKernel(
+          "FusedConv2D",
+          { x, filter, bias },
+          { ...attrs, activation: "relu" } as tf.NamedAttrMap,
+        ) as tf.Tensor,
+        tf.engine().runKernel(
+          "Conv2DBackpropFilter",
+          { x, dy },
+          { ...attrs, filterShape: c.filter } as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor,
+      ], [...SPLITS, () => setWebGPUKernelOptions({ splits: undefined, widthGroups: false })]);
+      setWebGPUKernelOptions({ widthGroups: true });
+      tf.dispose([x, filter, bias, dy]);
+    }
+  },
+});
+
+Deno.test("only convolutions over one channel with a stride of 4 or 8 across are grouped", () => {
+  const grouped = (x: number[], filter: number[], strides: [number, number]) =>
+    widthGrouping(convGeometry(
+      tf.backend_util.computeConv2DInfo(
+        x as [number, number, number, number],
+        filter as [number, number, number, number],
+        strides,
+        1,
+        "valid",
+      ),
+    )) !== undefined;
+  assert(grouped([1, 224, 224, 1], [11, 11, 1, 96], [4, 4]));
+  assert(grouped([1, 224, 224, 1], [11, 11, 1, 96], [1, 4]));
+  assert(!grouped([1, 28, 28, 1], [5, 5, 1, 6], [1, 1]));
+  assert(!grouped([1, 28, 28, 1], [5, 5, 1, 6], [2, 2]));
+  assert(!grouped([1, 54, 54, 96], [5, 5, 96, 256], [4, 4]));
+  // At 224 AlexNet's conv1 reads its input as it is: 12-wide windows end at column 224.
+  const conv1 = widthGrouping(convGeometry(
+    tf.backend_util.computeConv2DInfo([1, 224, 224, 1], [11, 11, 1, 96], 4, 1, "valid"),
+  ))!;
+  assertEquals(conv1.inputPads, [[0, 0], [0, 0]]);
+  assertEquals([conv1.grouped.inWidth, conv1.grouped.filterWidth, conv1.filterWidth], [56, 3, 12]);
 });
 
 Deno.test({

@@ -2,8 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals } from "../../support/assert.ts";
 import { scanHotLoops, workgroupBytesPerMultiplyAdd } from "../../support/wgsl_scan.ts";
 import { MomentProgram, WeightProgram } from "../../../backend/webgpu/adam.ts";
-import { filterGradientSpec } from "../../../backend/webgpu/conv_filter_gradient.ts";
-import { convolutionSpec } from "../../../backend/webgpu/convolution.ts";
+import { filterGradientProduct } from "../../../backend/webgpu/conv_filter_gradient.ts";
+import { convolutionProduct } from "../../../backend/webgpu/convolution.ts";
 import { DropoutMaskProgram } from "../../../backend/webgpu/dropout_mask.ts";
 import { FilterGradientTiledProgram } from "../../../backend/webgpu/filter_gradient_tiled.ts";
 import { matmulSpec } from "../../../backend/webgpu/matmul.ts";
@@ -35,11 +35,11 @@ function stepPrograms(): [string, WebGPUProgram][] {
     );
     const g = convGeometry(info);
     programs.push(
-      [`filter gradient ${filter}`, productProgram(filterGradientSpec(g), filter, true)],
+      [`filter gradient ${filter}`, productProgram(filterGradientProduct(g).spec, filter, true)],
       [
         `convolution ${filter}`,
         productProgram(
-          convolutionSpec(g, { bias: true, activation: "relu" }),
+          convolutionProduct(g, { bias: true, activation: "relu" }).spec,
           info.outShape,
           false,
         ),

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { DEFAULT_TILING, type Tiling } from "./products/generator.ts";
+import { DEFAULT_TILING, type Tiling } from "../products/generator.ts";
 
 /** The choices, each naming the variant that runs. */
 export interface WebGPUKernelOptions {
@@ -22,6 +22,12 @@ export interface WebGPUKernelOptions {
   matmul: "product" | "tfjs";
   /** Adam's update: one pass per moment and weight, or tfjs's fourteen kernels. */
   adam: "fused" | "tfjs";
+  /**
+   * Whether the products of a convolution over one channel read its input
+   * as groups of four columns (`vec4`s; see `products/width_groups.ts`)
+   * rather than one float at a time.
+   */
+  widthGroups: boolean;
   /** The tiles of the generated products. */
   tiling: Tiling;
   /**
@@ -32,12 +38,23 @@ export interface WebGPUKernelOptions {
   targetWorkgroups: number;
   /** A fixed number of partial sums for every split product instead (for measurements). */
   splits?: number;
+  /**
+   * Partial sums measured fastest on this device, by the product's sizes
+   * (see {@link productSizesKey}); products not in it follow the target.
+   */
+  measuredSplits?: Readonly<Record<string, number>>;
+}
+
+/** The key of a product's sizes in {@link WebGPUKernelOptions.measuredSplits}. */
+export function productSizesKey(sizes: { rows: number; columns: number; terms: number }): string {
+  return `${sizes.rows}x${sizes.columns}x${sizes.terms}`;
 }
 
 /**
  * About two waves of an H100 or H200, which hold about 1,000 resident
  * workgroups of this size (132 multiprocessors); smaller GPUs get more
- * waves, which costs little.
+ * waves, which costs little. Where the split tuning has measured a
+ * product, its measurement wins.
  */
 const TARGET_WORKGROUPS = 2048;
 
@@ -48,6 +65,7 @@ export const OPTIMISED: WebGPUKernelOptions = {
   inputGradient: "convolution",
   matmul: "product",
   adam: "fused",
+  widthGroups: true,
   tiling: DEFAULT_TILING,
   targetWorkgroups: TARGET_WORKGROUPS,
 };

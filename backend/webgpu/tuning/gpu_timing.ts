@@ -1,7 +1,7 @@
 /**
- * Times kernels on the WebGPU backend: the wall clock over several runs
- * submitted together, and the GPU's own time from timestamp queries where
- * the device has them.
+ * Times kernels on the WebGPU backend (for the split tuning and the
+ * benchmarks): the wall clock over several runs submitted together, and
+ * the GPU's own time from timestamp queries where the device has them.
  *
  * @module
  */
@@ -45,15 +45,4 @@ export async function timeKernel(
   const kernelMs = typeof timing.kernelMs === "number" ? timing.kernelMs : 0;
   const gpuMs = kernelMs > 0 ? kernelMs / repeats : null;
   return { wallMs, gpuMs };
-}
-
-/** Largest |actual − expected| over the largest |expected| (the absolute error when that is 0). */
-export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let scale = 0;
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]));
-    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-  }
-  return scale === 0 ? worst : worst / scale;
 }
