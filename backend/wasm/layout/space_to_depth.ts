@@ -18,49 +18,51 @@ let innerFusedConv2D: tf.KernelFunc | undefined;
 const MAX_DEPTH = 16;
 
 /**
- * The geometry of a strided "valid" convolution that can run as a stride-1
- * one on its input rearranged space-to-depth, if it can: stride s in both
- * directions, sides divisible by s, and the same output size.
+ * The geometry of a strided "valid" convolution over few channels (NHWC,
+ * no dilation, at most {@link MAX_DEPTH} channels once space-to-depth
+ * rearranged), or undefined for any other.
  */
-function spaceToDepthGeometry(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: tf.NamedAttrMap) {
+function fewChannelsGeometry(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: tf.NamedAttrMap) {
   if (attrs.dataFormat === "NCHW" || attrs.pad !== "valid") return undefined;
   const dilations = attrs.dilations as number | number[] | undefined;
   if ([dilations ?? 1].flat().some((d) => d !== 1)) return undefined;
   const info = convGradientInfo(x.shape, filter.shape, attrs);
   const stride = info.strideHeight;
-  const [batch, height, width, channels] = x.shape;
+  const channels = x.shape[3];
+  const few = stride > 1 && info.strideWidth === stride && channels * stride * stride <= MAX_DEPTH;
+  return few ? info : undefined;
+}
+
+/**
+ * Whether the convolution of `info` can run as a stride-1 one on its input
+ * rearranged space-to-depth: a square filter, sides divisible by the
+ * stride, and the same output size.
+ */
+function spaceToDepthFits(info: ReturnType<typeof convGradientInfo>): boolean {
+  const stride = info.strideHeight;
   const taps = Math.ceil(info.filterHeight / stride);
-  const fits = stride > 1 && info.strideWidth === stride &&
-    info.filterWidth === info.filterHeight && height % stride === 0 && width % stride === 0 &&
-    channels * stride * stride <= MAX_DEPTH &&
-    height / stride - taps + 1 === info.outHeight && width / stride - taps + 1 === info.outWidth;
-  return fits
-    ? { batch, height, width, channels, stride, taps, size: info.filterHeight }
-    : undefined;
+  return info.filterWidth === info.filterHeight && info.inHeight % stride === 0 &&
+    info.inWidth % stride === 0 && info.inHeight / stride - taps + 1 === info.outHeight &&
+    info.inWidth / stride - taps + 1 === info.outWidth;
 }
 
 /**
  * relu(conv2d(x, filter) + bias) for a strided convolution over few
- * channels (AlexNet's first layer: 11×11, stride 4, one channel) as a
- * stride-1 convolution over x rearranged space-to-depth: each s×s block of
- * pixels becomes one pixel of s²·C channels, and the filter, zero-padded to
- * a multiple of s, is rearranged alike (⌈r/s⌉² taps of s²·C channels).
- * XNNPACK handles one channel per tap poorly: AlexNet's first layer runs
- * about 40% faster so, though it computes 144 products per output instead
- * of 121.
+ * channels (AlexNet's first layer: 11×11, stride 4, one channel), which
+ * XNNPACK handles poorly (one channel per tap). With a BLAS, as im2col rows
+ * times the filter (`im2colConvolution`). Without, where the geometry
+ * allows, as a stride-1 convolution over x rearranged space-to-depth: each
+ * s×s block of pixels becomes one pixel of s²·C channels, and the filter,
+ * zero-padded to a multiple of s, is rearranged alike (⌈r/s⌉² taps of s²·C
+ * channels); AlexNet's first layer runs about 40% faster so, though it
+ * computes 144 products per output instead of 121.
  */
-function spaceToDepthConv(args: FusedConvArgs): tf.TensorInfo {
+function stridedFewChannelsConv(args: FusedConvArgs): tf.TensorInfo {
   const { inputs: { x, filter, bias }, backend, attrs } = args;
-  const geometry = spaceToDepthGeometry(x, filter, attrs);
-  if (geometry === undefined) {
-    return innerFusedConv2D!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
-  }
+  const info = fewChannelsGeometry(x, filter, attrs);
   const activation = attrs.activation ?? "linear";
   const library = blas();
-  if (library && (activation === "linear" || activation === "relu")) {
-    const { outHeight, outWidth } = convGradientInfo(x.shape, filter.shape, attrs);
-    const [, height, width, channels] = x.shape;
-    const [size, , , outChannels] = filter.shape;
+  if (info && library && (activation === "linear" || activation === "relu")) {
     const work = new WasmWorkspace(backend);
     const output = im2colConvolution(work, {
       x,
@@ -69,22 +71,28 @@ function spaceToDepthConv(args: FusedConvArgs): tf.TensorInfo {
       relu: activation === "relu",
       library,
       layout: {
-        rows: height,
-        columns: width,
-        channels,
-        filterHeight: size,
-        filterWidth: size,
-        strideHeight: geometry.stride,
-        strideWidth: geometry.stride,
-        outHeight,
-        outWidth,
+        rows: info.inHeight,
+        columns: info.inWidth,
+        channels: info.inChannels,
+        filterHeight: info.filterHeight,
+        filterWidth: info.filterWidth,
+        strideHeight: info.strideHeight,
+        strideWidth: info.strideWidth,
+        outHeight: info.outHeight,
+        outWidth: info.outWidth,
       },
-      outChannels,
+      outChannels: info.outChannels,
     });
     work.release(output);
     return output;
   }
-  const { batch, height, width, channels, stride, taps, size } = geometry;
+  if (!info || !spaceToDepthFits(info)) {
+    return innerFusedConv2D!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
+  const [batch, height, width, channels] = x.shape;
+  const stride = info.strideHeight;
+  const size = info.filterHeight;
+  const taps = Math.ceil(size / stride);
   const depth = stride * stride * channels;
   const outChannels = filter.shape[3];
   const work = new WasmWorkspace(backend);
@@ -127,13 +135,13 @@ function spaceToDepthConv(args: FusedConvArgs): tf.TensorInfo {
 
 /**
  * Routes the wasm backend's strided "valid" fused convolutions over few
- * channels through {@link spaceToDepthConv}, once (after Winograd's routing,
- * which it wraps).
+ * channels through {@link stridedFewChannelsConv}, once (after Winograd's
+ * routing, which it wraps).
  */
 export function registerWasmSpaceToDepth(): void {
   if (innerFusedConv2D !== undefined) return;
   overrideKernel("FusedConv2D", "wasm", (original) => {
     innerFusedConv2D = original;
-    return spaceToDepthConv as unknown as tf.KernelFunc;
+    return stridedFewChannelsConv as unknown as tf.KernelFunc;
   });
 }
