@@ -10,7 +10,11 @@ import {
   setWebGPUKernelOptions,
   webgpuKernelOptions,
 } from "../../../backend/webgpu/tuning/kernel_options.ts";
-import { describeSplitTuning, tuneSplits } from "../../../backend/webgpu/tuning/split_tuning.ts";
+import {
+  describeSplitTuning,
+  tuneSplits,
+  tuneSplitsForSteps,
+} from "../../../backend/webgpu/tuning/split_tuning.ts";
 import { hasAdapter } from "../../support/backends.ts";
 import { seededRandom } from "../../../data/random.ts";
 import { uniformTensor } from "../../support/test_data.ts";
@@ -88,6 +92,17 @@ Deno.test({
       const other = await tuneSplits({ ...options, model: "lenet" });
       assertEquals(other.cached, false);
       assertEquals(Object.keys(JSON.parse(await Deno.readTextFile(cacheFile))).length, 2);
+
+      // What a run's header gets: a line on a hardware adapter, nothing on a software one.
+      const step = {
+        model: "lenet-relu" as const,
+        resize: 28,
+        microBatches: [MICRO_BATCH],
+        cacheFile,
+      };
+      const line = await tuneSplitsForSteps({ ...backend, software: false }, step);
+      assert(line?.startsWith("split-K of the filter gradients") && line.includes("conv1"), line);
+      assertEquals(await tuneSplitsForSteps({ ...backend, software: true }, step), undefined);
     } finally {
       setWebGPUKernelOptions({ measuredSplits: undefined, filterGradient: "product" });
       await Deno.remove(join(cacheFile, ".."), { recursive: true });
