@@ -5,11 +5,12 @@
  * 373,248 terms for a batch of 128), so unsplit they occupy a few
  * workgroups of a GPU that holds hundreds; how far to split depends on
  * the GPU's cores, which WebGPU does not tell. So each filter gradient of
- * the step is timed at the sizes its micro-batches will have, for split
- * counts from 1 up to what the reduction and the device's limits allow,
- * and the fastest is kept, per adapter, network and input size, in the
- * cache folder: only the first run on a GPU pays for it (a few seconds on
- * a laptop's GPU), until `--recalibrate`.
+ * the step is timed at the sizes its micro-batches will have, at the split
+ * count of a fixed workgroup target and at powers of two up to what the
+ * reduction and the device's limits allow, and the fastest is kept, per
+ * adapter, network, input size and kernel choice, in the cache folder:
+ * only the first run on a GPU pays for it (a few seconds on a laptop's
+ * GPU), until `--recalibrate`.
  *
  * @module
  */
@@ -88,9 +89,13 @@ export interface SplitTuning {
   cached: boolean;
 }
 
-/** The key of a tuning: the adapter, the network and its input size, the micro-batches. */
+/**
+ * The key of a tuning: the adapter, the network and its input size, the
+ * micro-batches, and the kernel choices that shape the products.
+ */
 function cacheKey(options: SplitTuningOptions): string {
   const info = options.adapter.info;
+  const { tiling, widthGroups } = webgpuKernelOptions();
   return JSON.stringify([
     info.vendor,
     info.architecture,
@@ -99,6 +104,8 @@ function cacheKey(options: SplitTuningOptions): string {
     options.model,
     options.resize,
     [...new Set(options.microBatches)].sort((a, b) => a - b),
+    tiling,
+    widthGroups,
   ]);
 }
 
@@ -135,9 +142,10 @@ function filterGradientCall(
 /**
  * The split counts worth trying for a product: the target's count first,
  * then powers of two, most first, up to what its reduction affords (see
- * {@link FEWEST_TERMS_PER_SPLIT}) and the device binds (the partial sums are one buffer, and the splits one
- * dispatch dimension), each as the product would really run it (a count
- * that rounds to one already listed is left out).
+ * {@link FEWEST_TERMS_PER_SPLIT}) and the device binds (the partial sums
+ * are one buffer, and the splits one dispatch dimension), each as the
+ * product would really run it (a count that rounds to one already listed
+ * is left out).
  */
 function candidateSplits(spec: ProductSpec, limits: GPUSupportedLimits): number[] {
   const bytesPerSplit = spec.rows * spec.columns * 4;
@@ -169,11 +177,13 @@ async function timeSplits(
   for (const splits of candidates) {
     setWebGPUKernelOptions({ splits });
     const { wallMs } = await timeKernel(call.run, repeats);
+    // The target's count comes first, out of order: the rule starts with the powers.
     const previous = tried.length > 1 ? tried[tried.length - 1][1] : Infinity;
     tried.push([splits, wallMs]);
     fastest = Math.min(fastest, wallMs);
     if (wallMs > GIVE_UP_RATIO * fastest && wallMs > previous) break;
   }
+  // The next product's candidates start from the target's count, which a fixed count would hide.
   setWebGPUKernelOptions({ splits: undefined });
   return tried;
 }
