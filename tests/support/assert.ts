@@ -55,12 +55,4 @@ export function assertThrows<E extends Error>(
 }
 
 /** Largest |actual − expected| divided by the largest |expected| (the absolute error when that is 0). */
-export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let scale = 0;
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]));
-    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-  }
-  return scale === 0 ? worst : worst / scale;
-}
+export { maxRelativeError as relativeError } from "../../bench/statistics.ts";

@@ -54,17 +54,11 @@ Deno.test({
         filterShape: [11, 11, 1, 96],
       }) as tf.Tensor,
       // At 67 the stride does not divide the side: on the BLAS, im2col all the same.
-      tf.fused.conv2d({
-        x: conv1 as tf.Tensor4D,
-        filter: conv1Filter as tf.Tensor4D,
-        strides: 4,
-        pad: "valid",
-        bias: conv1Bias,
-        activation: "relu",
-      }),
-      ...(["relu", "linear"] as const).map((activation) =>
+      ...([[conv1, "relu"], [conv1Input, "relu"], [conv1Input, "linear"]] as const).map((
+        [input, activation],
+      ) =>
         tf.fused.conv2d({
-          x: conv1Input as tf.Tensor4D,
+          x: input as tf.Tensor4D,
           filter: conv1Filter as tf.Tensor4D,
           strides: 4,
           pad: "valid",

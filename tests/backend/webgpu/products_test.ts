@@ -39,6 +39,31 @@ const CONVOLUTIONS: ConvCase[] = [
   { x: [6, 13, 13, 8], filter: [3, 3, 8, 12], stride: 1, pad: "same" },
 ];
 
+/**
+ * A convolution case's random tensors, made on the CPU backend, and its forward kernels (plain,
+ * and with bias and ReLU).
+ */
+async function convolutionCase(c: ConvCase, random: () => number) {
+  await setupBackend("cpu");
+  const x = uniformTensor(c.x, random);
+  const filter = uniformTensor(c.filter, random);
+  const bias = uniformTensor([c.filter[3]], random);
+  const dy = uniformTensor(
+    tf.backend_util.computeConv2DInfo(c.x, c.filter, c.stride, 1, c.pad).outShape,
+    random,
+  );
+  const attrs = { strides: c.stride, pad: c.pad, dataFormat: "NHWC", dilations: 1 };
+  const forward = () => [
+    tf.engine().runKernel("Conv2D", { x, filter }, attrs as tf.NamedAttrMap) as tf.Tensor,
+    tf.engine().runKernel(
+      "FusedConv2D",
+      { x, filter, bias },
+      { ...attrs, activation: "relu" } as tf.NamedAttrMap,
+    ) as tf.Tensor,
+  ];
+  return { x, filter, dy, attrs, forward, dispose: () => tf.dispose([x, filter, bias, dy]) };
+}
+
 /** The product unsplit, then with every long reduction cut in 3. */
 const SPLITS = [
   () => setWebGPUKernelOptions({ splits: undefined }),
@@ -52,28 +77,16 @@ Deno.test({
   fn: async () => {
     const random = seededRandom(5);
     for (const c of CONVOLUTIONS) {
-      await setupBackend("cpu");
-      const x = uniformTensor(c.x, random);
-      const filter = uniformTensor(c.filter, random);
-      const bias = uniformTensor([c.filter[3]], random);
-      const outShape = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.stride, 1, c.pad)
-        .outShape;
-      const dy = uniformTensor(outShape, random);
-      const attrs = { strides: c.stride, pad: c.pad, dataFormat: "NHWC", dilations: 1 };
+      const { filter, dy, attrs, forward, dispose } = await convolutionCase(c, random);
       await compareWithCpu(`convolution x ${c.x}, filter ${c.filter}`, () => [
-        tf.engine().runKernel("Conv2D", { x, filter }, attrs as tf.NamedAttrMap) as tf.Tensor,
-        tf.engine().runKernel(
-          "FusedConv2D",
-          { x, filter, bias },
-          { ...attrs, activation: "relu" } as tf.NamedAttrMap,
-        ) as tf.Tensor,
+        ...forward(),
         tf.engine().runKernel(
           "Conv2DBackpropInput",
           { dy, filter },
           { ...attrs, inputShape: c.x } as unknown as tf.NamedAttrMap,
         ) as tf.Tensor,
       ], SPLITS);
-      tf.dispose([x, filter, bias, dy]);
+      dispose();
     }
   },
 });
@@ -100,19 +113,9 @@ Deno.test({
       const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.stride, 1, c.pad);
       const grouping = widthGrouping(convGeometry(info));
       assert(grouping?.grouped.inChannels === 4, `${c.x}, ${c.filter}: not grouped`);
-      await setupBackend("cpu");
-      const x = uniformTensor(c.x, random);
-      const filter = uniformTensor(c.filter, random);
-      const bias = uniformTensor([c.filter[3]], random);
-      const dy = uniformTensor(info.outShape, random);
-      const attrs = { strides: c.stride, pad: c.pad, dataFormat: "NHWC", dilations: 1 };
+      const { x, dy, attrs, forward, dispose } = await convolutionCase(c, random);
       await compareWithCpu(`grouped x ${c.x}, filter ${c.filter}`, () => [
-        tf.engine().runKernel("Conv2D", { x, filter }, attrs as tf.NamedAttrMap) as tf.Tensor,
-        tf.engine().runKernel(
-          "FusedConv2D",
-          { x, filter, bias },
-          { ...attrs, activation: "relu" } as tf.NamedAttrMap,
-        ) as tf.Tensor,
+        ...forward(),
         tf.engine().runKernel(
           "Conv2DBackpropFilter",
           { x, dy },
@@ -120,7 +123,7 @@ Deno.test({
         ) as tf.Tensor,
       ], [...SPLITS, () => setWebGPUKernelOptions({ splits: undefined, widthGroups: false })]);
       setWebGPUKernelOptions({ widthGroups: true });
-      tf.dispose([x, filter, bias, dy]);
+      dispose();
     }
   },
 });
