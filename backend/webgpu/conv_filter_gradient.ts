@@ -29,7 +29,7 @@ import { FilterGradientTiledProgram, TILED_DEPTH, tiledUniforms } from "./filter
 import { storedAsFloat32, type WebGPURunner } from "./program.ts";
 
 /** The filter gradient as a product: rows (kh, kw, ci), columns co, reduction (b, oh, ow). */
-export function filterGradientSpec(g: ConvGeometry) {
+function filterGradientSpec(g: ConvGeometry) {
   const rows = g.filterHeight * g.filterWidth * g.inChannels;
   const terms = g.batch * g.outHeight * g.outWidth;
   return {
@@ -44,13 +44,13 @@ export function filterGradientSpec(g: ConvGeometry) {
 
 /**
  * The product a filter gradient of `g` runs: over groups of columns where
- * the kernel options and the convolution allow, else `g`'s own.
+ * that applies (see `widthGrouping`), else `g`'s own.
  */
 export function filterGradientProduct(g: ConvGeometry): {
   spec: ReturnType<typeof filterGradientSpec>;
   grouping?: WidthGrouping;
 } {
-  const grouping = webgpuKernelOptions().widthGroups ? widthGrouping(g) : undefined;
+  const grouping = widthGrouping(g);
   return { spec: filterGradientSpec(grouping?.grouped ?? g), grouping };
 }
 

@@ -28,7 +28,7 @@ import { storedAsFloat32, type WebGPURunner } from "./program.ts";
 import type { ProductSpec } from "./products/generator.ts";
 
 /** The convolution as a product: rows (b, oh, ow), columns co, reduction (kh, kw, ci). */
-export function convolutionSpec(
+function convolutionSpec(
   g: ConvGeometry,
   epilogue: { bias: boolean; activation?: "relu" },
 ): ProductSpec {
@@ -45,14 +45,14 @@ export function convolutionSpec(
 }
 
 /**
- * The product convolution `g` runs: over groups of columns where the
- * kernel options and the convolution allow, else `g`'s own.
+ * The product convolution `g` runs: over groups of columns where that
+ * applies (see `widthGrouping`), else `g`'s own.
  */
 export function convolutionProduct(
   g: ConvGeometry,
   epilogue: { bias: boolean; activation?: "relu" },
 ): { spec: ProductSpec; grouping?: WidthGrouping } {
-  const grouping = webgpuKernelOptions().widthGroups ? widthGrouping(g) : undefined;
+  const grouping = widthGrouping(g);
   return { spec: convolutionSpec(grouping?.grouped ?? g, epilogue), grouping };
 }
 

@@ -78,9 +78,9 @@ export function patchRows(
  * The "valid" convolution of `x` (NHWC, no dilation) with `filter`, plus
  * `bias` and a ReLU if asked, as products of im2col rows and the filter by
  * the BLAS, a few images at a time: each row ends with a 1 and the filter
- * matrix with the bias, so that the product adds it. AlexNet's first layer
- * (one channel, 11×11, stride 4) runs about 1.6 times as fast so as on
- * XNNPACK after space-to-depth. The output is `work`'s to release or keep.
+ * matrix with the bias, so that the product adds it: for AlexNet's first
+ * layer (one channel, 11×11, stride 4) faster than XNNPACK, with or
+ * without space-to-depth. The output is `work`'s to release or keep.
  */
 export function im2colConvolution(
   work: WasmWorkspace,

@@ -15,6 +15,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import type { KernelWorkspace } from "../../kernel_workspace.ts";
+import { webgpuKernelOptions } from "../tuning/kernel_options.ts";
 import type { ConvGeometry } from "./operands.ts";
 
 /** Columns per group: one `vec4`. */
@@ -34,8 +35,12 @@ function roundUp(value: number, multiple: number): number {
   return Math.ceil(value / multiple) * multiple;
 }
 
-/** The grouping of convolution `g`, or undefined where it does not apply. */
+/**
+ * The grouping of convolution `g`, or undefined where it does not apply or
+ * the kernel options turn it off.
+ */
 export function widthGrouping(g: ConvGeometry): WidthGrouping | undefined {
+  if (!webgpuKernelOptions().widthGroups) return undefined;
   if (g.inChannels !== 1 || g.strideWidth % GROUP !== 0) return undefined;
   const filterWidth = roundUp(g.filterWidth, GROUP);
   // Every window lies inside the padded input, which holds whole groups.
