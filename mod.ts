@@ -35,6 +35,9 @@ export {
   type BackendName,
   setupBackend,
 } from "./backend/setup.ts";
+// The wasm backend's BLAS: chosen before `setupBackend` (default `auto`), and searched where.
+export { type Blas, type BlasChoice, BlasError, chooseBlas } from "./backend/wasm/blas.ts";
+export { BLAS_LIBRARIES, type BlasLibrary } from "./backend/wasm/blas_libraries.ts";
 
 // Training and evaluation.
 export {

@@ -16,6 +16,7 @@ import { readCacheFile, toolCacheDir, writeCacheFile } from "../cache_dir.ts";
 import type { ModelName } from "../model/registry.ts";
 import { networkConvolutions } from "../model/workload.ts";
 import type { BackendName } from "./backend_info.ts";
+import { blas } from "./wasm/blas.ts";
 import { setupWasm } from "./wasm/setup.ts";
 import { setupWebGPU } from "./webgpu/setup.ts";
 
@@ -86,7 +87,7 @@ async function layerRate(layer: ReturnType<typeof heaviestConvolution>): Promise
   return EXAMPLES / seconds;
 }
 
-/** The key of a choice: this machine's cores, the adapter, the network and its input size. */
+/** The key of a choice: this machine's cores, the adapter, the network, its input size and the BLAS. */
 function cacheKey(adapter: GPUAdapter, options: AutoChoiceOptions): string {
   const info = adapter.info;
   return JSON.stringify([
@@ -98,6 +99,8 @@ function cacheKey(adapter: GPUAdapter, options: AutoChoiceOptions): string {
     options.threads,
     options.model,
     options.resize,
+    // The wasm path's speed depends on which BLAS (if any) computes its products.
+    blas()?.path ?? "none",
   ]);
 }
 

@@ -5,50 +5,32 @@
  * rate of WebAssembly's 128-bit SIMD, and works in place on tfjs's wasm
  * heap (the heap's views are passed as buffers; nothing is copied).
  *
- * Opening a library needs Deno's FFI permission for its path; the tasks
- * grant it for Debian's OpenBLAS alone. Without the permission or the
- * library, the products stay on XNNPACK.
+ * Each thread opens its own (the gradient workers too, told which by the
+ * main thread): `auto` searches the places of `blas_libraries.ts` in
+ * order, `none` keeps the products on XNNPACK, and a path opens that
+ * library or fails with a `BlasError` that says why. Opening a library
+ * needs Deno's FFI permission for its path; the tasks grant it for the
+ * places searched.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { heapViews, type WasmHeap } from "./heap.ts";
+import { candidateLibraries } from "./blas_libraries.ts";
+import {
+  absoluteBlasPath,
+  BlasError,
+  type BlasHandle,
+  blasName,
+  openBlasLibrary,
+} from "./blas_open.ts";
+
+export { BlasError } from "./blas_open.ts";
 
 /** Row-major storage, and the transpose flags, as CBLAS numbers them. */
 const ROW_MAJOR = 101;
 const NO_TRANSPOSE = 111;
 const TRANSPOSE = 112;
-
-/** The libraries tried, in order: Debian's OpenBLAS, then macOS's Accelerate. */
-export const BLAS_LIBRARIES = [
-  "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
-  "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
-  "/System/Library/Frameworks/Accelerate.framework/Accelerate",
-];
-
-const SYMBOLS = {
-  cblas_sgemm: {
-    parameters: [
-      "i32",
-      "i32",
-      "i32",
-      "i32",
-      "i32",
-      "i32",
-      "f32",
-      "buffer",
-      "i32",
-      "buffer",
-      "i32",
-      "f32",
-      "buffer",
-      "i32",
-    ],
-    result: "void",
-  },
-  // OpenBLAS only: each of our threads calls it single-threaded (they already share the step).
-  openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
-} as const;
 
 /** The operands of one product C = op(A)·op(B), row-major, on float32 views. */
 export interface Gemm {
@@ -66,65 +48,111 @@ export interface Gemm {
 
 /** A BLAS the products can use. */
 export interface Blas {
-  /** The library's name (OpenBLAS, Accelerate), for the run's header. */
+  /** The library's name: OpenBLAS, BLIS, Accelerate, or its file's name. */
   name: string;
+  /** Where it was opened from (absolute). */
   path: string;
+  /** How it was chosen: found by `auto`'s search, or named by its path. */
+  found: "auto" | "named";
   /** C = op(A)·op(B), written over C (or added to it). */
   gemm(product: Gemm): void;
 }
 
-let opened: Blas | null | undefined;
-let enabled = true;
+/** Which BLAS to use: search the usual places, none (XNNPACK), or a library's path. */
+export type BlasChoice = "auto" | "none" | (string & Record<never, never>);
+
+/** This thread's BLAS: the choice, what it opened (null: nothing) and the tests' switch. */
+const thisThread: { choice: BlasChoice; library?: Blas | null; enabled: boolean } = {
+  choice: "auto",
+  enabled: true,
+};
+
+/**
+ * Chooses this thread's BLAS and opens it now: for a path, a `BlasError`
+ * says why it cannot serve (never a silent fallback). Returns the library,
+ * or undefined for `none` or where `auto` finds none.
+ */
+export function chooseBlas(choice: BlasChoice): Blas | undefined {
+  const library = choice === "none"
+    ? undefined
+    : choice === "auto"
+    ? findBlas()
+    : wrap(openBlasLibrary(absoluteBlasPath(choice)), absoluteBlasPath(choice), "named");
+  thisThread.choice = choice;
+  thisThread.library = library ?? null;
+  return library;
+}
 
 /** Lets the products use the BLAS or not (the tests run both ways). */
 export function useBlas(on: boolean): void {
-  enabled = on;
+  thisThread.enabled = on;
 }
 
-/** The BLAS of this thread, opened on first use, or undefined where none can be (or it is off). */
+/** The BLAS of this thread (chosen by `auto` on first use), or undefined where none is (or it is off). */
 export function blas(): Blas | undefined {
-  if (!enabled) return undefined;
-  if (opened === undefined) opened = open() ?? null;
-  return opened ?? undefined;
+  if (!thisThread.enabled) return undefined;
+  if (thisThread.library === undefined) chooseBlas(thisThread.choice);
+  return thisThread.library ?? undefined;
 }
 
-function open(): Blas | undefined {
-  for (const path of BLAS_LIBRARIES) {
-    // Asking only where granted: elsewhere Deno would prompt on a terminal.
-    if (Deno.permissions.querySync({ name: "ffi", path }).state !== "granted") continue;
-    let library;
+/** The choice that makes another thread open this thread's BLAS: its path, or `none`. */
+export function workerBlasChoice(): BlasChoice {
+  return blas()?.path ?? "none";
+}
+
+/** What computes the matrix products and where it came from, for the run's header. */
+export function describeBlas(): string {
+  const library = blas();
+  if (library) {
+    const how = library.found === "auto" ? "found by --blas auto" : "named by --blas";
+    return `matrix products on ${library.name}, ${library.path}, ${how}`;
+  }
+  if (!thisThread.enabled || thisThread.choice === "none") {
+    return "matrix products on XNNPACK: --blas none";
+  }
+  return "matrix products on XNNPACK: --blas auto found no BLAS, see docs/troubleshooting.md";
+}
+
+/** The first library of `auto`'s search that opens here. */
+function findBlas(): Blas | undefined {
+  for (const { path } of candidateLibraries()) {
     try {
-      library = Deno.dlopen(path, SYMBOLS);
-    } catch {
-      continue; // Not installed here.
+      return wrap(openBlasLibrary(path), path, "auto");
+    } catch (error) {
+      // Not granted, not installed or not a CBLAS: the next place, as documented.
+      if (!(error instanceof BlasError)) throw error;
     }
-    library.symbols.openblas_set_num_threads?.(1);
-    const sgemm = library.symbols.cblas_sgemm;
-    return {
-      name: path.includes("Accelerate") ? "Accelerate" : "OpenBLAS",
-      path,
-      gemm: (product) => {
-        const { rows, columns, inner, a, b, c, transposeA = false, transposeB = false } = product;
-        sgemm(
-          ROW_MAJOR,
-          transposeA ? TRANSPOSE : NO_TRANSPOSE,
-          transposeB ? TRANSPOSE : NO_TRANSPOSE,
-          rows,
-          columns,
-          inner,
-          1,
-          a,
-          transposeA ? rows : inner,
-          b,
-          transposeB ? inner : columns,
-          product.accumulate ? 1 : 0,
-          c,
-          columns,
-        );
-      },
-    };
   }
   return undefined;
+}
+
+/** The BLAS of an opened library: `gemm` in the row-major terms of {@link Gemm}. */
+function wrap(handle: BlasHandle, path: string, found: Blas["found"]): Blas {
+  const sgemm = handle.symbols.cblas_sgemm!;
+  return {
+    name: blasName(handle, path),
+    path,
+    found,
+    gemm: (product) => {
+      const { rows, columns, inner, a, b, c, transposeA = false, transposeB = false } = product;
+      sgemm(
+        ROW_MAJOR,
+        transposeA ? TRANSPOSE : NO_TRANSPOSE,
+        transposeB ? TRANSPOSE : NO_TRANSPOSE,
+        rows,
+        columns,
+        inner,
+        1,
+        a,
+        transposeA ? rows : inner,
+        b,
+        transposeB ? inner : columns,
+        product.accumulate ? 1 : 0,
+        c,
+        columns,
+      );
+    },
+  };
 }
 
 /**

@@ -7,7 +7,7 @@ import type { BackendInfo } from "../backend_info.ts";
 import { registerDropoutMask } from "../dropout_mask.ts";
 import { registerReluGradient } from "../relu_gradient.ts";
 import { adviseHugePages } from "../huge_pages.ts";
-import { blas } from "./blas.ts";
+import { describeBlas } from "./blas.ts";
 import { registerWasmConvGradients } from "./conv_gradients.ts";
 import type { WasmHeap } from "./heap.ts";
 import { registerWasmIdentity } from "./identity.ts";
@@ -74,12 +74,9 @@ export async function setupWasm(): Promise<BackendInfo> {
     throw new Error("the wasm backend failed to start: use --backend webgpu or --backend cpu");
   }
   adviseHugePages((tf.backend() as unknown as WasmHeap).wasm.HEAPU8.buffer, WASM_HEAP_LIMIT);
-  const library = blas();
   return {
     name: "wasm",
-    description: `tfjs wasm backend (XNNPACK, SIMD${
-      library ? `; ${library.name} for matrix products` : ""
-    })`,
+    description: `tfjs wasm backend (XNNPACK, SIMD; ${describeBlas()})`,
     software: true,
     maxBindingBytes: WASM_TENSOR_BYTES,
   };

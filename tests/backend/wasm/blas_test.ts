@@ -1,22 +1,23 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, relativeError } from "../../support/assert.ts";
 import { setupBackend } from "../../../backend/setup.ts";
-import { blas, useBlas } from "../../../backend/wasm/blas.ts";
+import { BlasError, chooseBlas, describeBlas, useBlas } from "../../../backend/wasm/blas.ts";
 import { seededRandom } from "../../../data/random.ts";
+import { assertThrows } from "../../support/assert.ts";
+import { BLAS_RUNS, forEachBlas } from "../../support/blas_choices.ts";
 import { uniformTensor } from "../../support/test_data.ts";
 
-await setupBackend("wasm");
-const library = blas();
-if (!library) {
+const installed = BLAS_RUNS.filter((run) => run.choice !== "none");
+if (installed.length === 0) {
   console.warn(
-    "SKIPPED: no BLAS opened (apt-get install libopenblas0-pthread; the test task grants its path)",
+    "SKIPPED: no BLAS opened (apt-get install libopenblas0-pthread libblis4-pthread; the test task grants their paths)",
   );
 }
 
 Deno.test({
   name:
-    "wasm products by the BLAS and by XNNPACK equal the CPU's (dense, every transpose; Winograd and im2col convolutions, conv1's forward)",
-  ignore: !library,
+    "wasm products by each BLAS installed and by XNNPACK equal the CPU's (dense, every transpose; Winograd and im2col convolutions, conv1's forward)",
+  ignore: installed.length === 0,
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
@@ -69,14 +70,34 @@ Deno.test({
     ];
     const expected = await Promise.all(kernels().map((t) => t.data()));
     await setupBackend("wasm");
-    for (const on of [true, false]) {
-      useBlas(on);
+    await forEachBlas(async ({ label }) => {
       const actual = await Promise.all(kernels().map((t) => t.data()));
       actual.forEach((values, i) => {
         const error = relativeError(values, expected[i]);
-        assert(error <= 1e-4, `${on ? "BLAS" : "XNNPACK"}, kernel ${i}: relative error ${error}`);
+        assert(error <= 1e-4, `${label}, kernel ${i}: relative error ${error}`);
       });
-    }
-    useBlas(true);
+    });
+    console.log(`compared: ${BLAS_RUNS.map((run) => run.label).join(", ")}`);
   },
+});
+
+Deno.test("a BLAS path that is missing or not granted throws a BlasError saying so; auto and none never throw", () => {
+  const missing = assertThrows(() => chooseBlas("/nonexistent/libopenblas.so.0"), BlasError);
+  assert(missing.problem === "not found", missing.message);
+  // The file behind Debian's symlink: installed, but not a path the task grants.
+  const link = installed.find((run) => Deno.lstatSync(run.choice).isSymlink)?.choice;
+  if (link) {
+    const refused = assertThrows(() => chooseBlas(Deno.realPathSync(link)), BlasError);
+    assert(refused.problem === "not granted", refused.message);
+  }
+  chooseBlas("none");
+  assert(describeBlas() === "matrix products on XNNPACK: --blas none", describeBlas());
+  chooseBlas("auto");
+  useBlas(false);
+  assert(describeBlas() === "matrix products on XNNPACK: --blas none", describeBlas());
+  useBlas(true);
+  const expected = installed[0]
+    ? new RegExp(`^matrix products on ${installed[0].label}, /\\S+, found by --blas auto$`)
+    : /^matrix products on XNNPACK: --blas auto found no BLAS/;
+  assert(expected.test(describeBlas()), describeBlas());
 });
