@@ -14,7 +14,7 @@ import { heapViews, type WasmHeap } from "../../backend/wasm/heap.ts";
 import type { SharedBuffers, WorkerReply, WorkerRequest } from "./messages.ts";
 import { sharedFloats } from "./shared_floats.ts";
 import { epochBatches } from "../../data/batches.ts";
-import { blas } from "../../backend/wasm/blas.ts";
+import { blas, chooseBlas, workerBlasChoice } from "../../backend/wasm/blas.ts";
 import type { GradientSink } from "../layers/dense.ts";
 import { partGradients, trainableVariables } from "../gradients.ts";
 import { predictClasses } from "../predict.ts";
@@ -119,15 +119,17 @@ function sharedSink(variables: tf.Variable[], shared: SharedBuffers): GradientSi
 
 async function handle(request: WorkerRequest): Promise<WorkerReply> {
   if (request.kind === "init") {
+    chooseBlas(request.blas);
     await setupWasm();
     const model = buildModel(request.model, { resize: request.resize, seed: null });
     context = { model, resize: request.resize, weightsSeen: false };
-    if (!request.allocate) return { kind: "ready" };
+    const blas = workerBlasChoice();
+    if (!request.allocate) return { kind: "ready", blas };
     const sizes = trainableVariables(model).map((variable) => variable.size);
     const gradients = sharedFloats(sizes);
     const weights = request.allocate.separateWeights ? sharedFloats(sizes) : gradients;
     const locks = new Int32Array(new SharedArrayBuffer(8 * sizes.length));
-    return { kind: "ready", shared: { gradients, weights, locks } };
+    return { kind: "ready", shared: { gradients, weights, locks }, blas };
   }
   if (request.kind === "predict") {
     if (request.loadWeights) setWeights(trainableVariables(context!.model), request.shared.weights);

@@ -2,6 +2,7 @@ import type * as tf from "@tensorflow/tfjs";
 import type { Batch } from "../../data/batches.ts";
 import type { ModelName } from "../../model/registry.ts";
 import type { BackendInfo } from "../../backend/setup.ts";
+import { type BlasChoice, workerBlasChoice } from "../../backend/wasm/blas.ts";
 import { copyFloats } from "../../backend/wasm/heap.ts";
 import type { DropoutPlan } from "../forward.ts";
 import { batchSlice, MIN_SHARE, type Share } from "../step_plan.ts";
@@ -72,6 +73,8 @@ export class GradientWorkers {
     private readonly shared: SharedBuffers,
     /** Fewest examples per share of a batch. */
     readonly minShare: number,
+    /** The BLAS the workers opened, as the main thread told them: its path, or `none`. */
+    readonly blas: BlasChoice,
   ) {}
 
   /** Number of workers. */
@@ -99,7 +102,8 @@ export class GradientWorkers {
     workers.forEach((worker, i) => {
       const { model, resize } = options;
       const allocate = i === 0 ? { separateWeights: workers.length > 1 } : undefined;
-      worker.postMessage({ kind: "init", model, resize, allocate } satisfies WorkerRequest);
+      const blas = workerBlasChoice();
+      worker.postMessage({ kind: "init", model, resize, blas, allocate } satisfies WorkerRequest);
     });
     let onAbort = () => {};
     const aborted = new Promise<WorkerReply[]>((resolve) => {
@@ -115,7 +119,7 @@ export class GradientWorkers {
       workers.forEach((worker) => worker.terminate());
       return undefined;
     }
-    return new GradientWorkers(workers, shared, options.minShare ?? MIN_SHARE);
+    return new GradientWorkers(workers, shared, options.minShare ?? MIN_SHARE, ready[0].blas);
   }
 
   /**

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { BlasChoice } from "../../backend/wasm/blas.ts";
 import type { Batch } from "../../data/batches.ts";
 import type { ModelName } from "../../model/registry.ts";
 import type { DropoutPlan } from "../forward.ts";
@@ -19,6 +20,8 @@ export type WorkerRequest =
     kind: "init";
     model: ModelName;
     resize: number;
+    /** The main thread's BLAS (its path, or `none`): each worker opens its own copy of it. */
+    blas: BlasChoice;
     /**
      * Make the shared memory (the first worker): the sum of gradients and its
      * locks, and a block for the weights when `separateWeights` (several
@@ -67,7 +70,12 @@ export interface SharedBuffers {
 
 /** Messages from a gradient worker. */
 export type WorkerReply =
-  | { kind: "ready"; shared?: SharedBuffers }
+  | {
+    kind: "ready";
+    shared?: SharedBuffers;
+    /** The BLAS the worker opened (its path, or `none`). */
+    blas: BlasChoice;
+  }
   | { kind: "result"; scaledLoss: number; correct: number }
   | { kind: "classes"; classes: Uint8Array }
   | { kind: "error"; message: string };
