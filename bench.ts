@@ -27,9 +27,11 @@ import {
   textFlag,
 } from "./cli/flags.ts";
 import { runMain } from "./cli/run_main.ts";
+import { applyBlasFlag } from "./cli/blas_choice.ts";
 import {
   BACKEND_FLAG,
   BATCH_FLAG,
+  BLAS_FLAG,
   DATA_DIR_FLAG,
   MODEL_FLAG,
   RESIZE_FLAG,
@@ -60,6 +62,7 @@ const FLAGS = {
   }),
   backend: BACKEND_FLAG,
   threads: THREADS_FLAG,
+  blas: BLAS_FLAG,
   "data-dir": DATA_DIR_FLAG,
   "torch-script": textFlag({
     placeholder: "FILE",
@@ -109,7 +112,8 @@ export const benchCommand = defineCommand({
 
 Usage: deno task bench [flags]`,
   flags: FLAGS,
-  run: async ({ values }) => {
+  run: async ({ values, args }) => {
+    applyBlasFlag(values.blas, { task: "bench", args });
     const { model, steps } = values;
     const resize = values.resize ?? MODELS[model].defaultResize;
     checkResize(model, resize);

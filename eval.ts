@@ -11,7 +11,8 @@ import { downloadProgressPrinter } from "./cli/download_progress.ts";
 import { defineCommand, HELP_FLAG, integerFlag, switchFlag } from "./cli/flags.ts";
 import { formatEvaluation } from "./cli/report.ts";
 import { runMain } from "./cli/run_main.ts";
-import { BACKEND_FLAG, DATA_DIR_FLAG, THREADS_FLAG } from "./cli/shared_flags.ts";
+import { applyBlasFlag } from "./cli/blas_choice.ts";
+import { BACKEND_FLAG, BLAS_FLAG, DATA_DIR_FLAG, THREADS_FLAG } from "./cli/shared_flags.ts";
 import { takeFirst } from "./data/load.ts";
 import { openDataset } from "./data/source.ts";
 import { InputError } from "./errors.ts";
@@ -32,6 +33,7 @@ const FLAGS = {
   "data-dir": DATA_DIR_FLAG,
   backend: BACKEND_FLAG,
   threads: THREADS_FLAG,
+  blas: BLAS_FLAG,
   json: switchFlag({ help: "print one JSON object instead of the report" }),
   help: HELP_FLAG,
 };
@@ -43,7 +45,8 @@ export const evalCommand = defineCommand({
 Usage: deno task eval RUN_DIR [flags]`,
   flags: FLAGS,
   positionals: true,
-  run: async ({ values, positionals }) => {
+  run: async ({ values, positionals, args }) => {
+    applyBlasFlag(values.blas, { task: "eval", args });
     if (positionals.length !== 1) {
       throw new InputError("give exactly one run folder: deno task eval RUN_DIR (see --help)");
     }

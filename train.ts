@@ -20,10 +20,12 @@ import { downloadProgressPrinter } from "./cli/download_progress.ts";
 import { trainingDisplay } from "./cli/progress.ts";
 import { createRunDir, defaultRunDir } from "./cli/run_dir.ts";
 import { runMain } from "./cli/run_main.ts";
+import { applyBlasFlag } from "./cli/blas_choice.ts";
 import { untilStopped } from "./cli/until_stopped.ts";
 import {
   BACKEND_FLAG,
   BATCH_FLAG,
+  BLAS_FLAG,
   DATA_DIR_FLAG,
   MODEL_FLAG,
   PORT_FLAG,
@@ -92,6 +94,7 @@ const FLAGS = {
   }),
   backend: BACKEND_FLAG,
   threads: THREADS_FLAG,
+  blas: BLAS_FLAG,
   recalibrate: switchFlag({
     help:
       "measure again instead of what is kept: WebGPU against wasm (--backend auto) and the GPU's split sizes",
@@ -117,7 +120,8 @@ export const trainCommand = defineCommand({
 Usage: deno task train [flags]`,
   flags: FLAGS,
   notes: "Ctrl-C finishes the current step, saves a checkpoint and exits; --resume continues it.",
-  run: async ({ values, given }) => {
+  run: async ({ values, given, args }) => {
+    applyBlasFlag(values.blas, { task: "train", args });
     if (values.resume !== undefined) {
       const fixed = [...given].find((name) => FLAGS[name].fixedOnResume);
       if (fixed) {

@@ -135,6 +135,8 @@ export interface ParsedCommandLine<F extends FlagTable> {
   /** The flags given on the command line. */
   given: Set<keyof F & string>;
   positionals: string[];
+  /** The arguments as given (for a message that repeats the command line). */
+  args: string[];
 }
 
 /** Turns `node:util`'s parse errors into one-line `InputError`s. */
@@ -191,7 +193,7 @@ export function parseCommandLine<F extends FlagTable>(
     given.add(name);
     values[name] = flag.read ? flag.read(text as string, name) : text;
   }
-  return { values: values as FlagValues<F>, given, positionals: parsed.positionals };
+  return { values: values as FlagValues<F>, given, positionals: parsed.positionals, args };
 }
 
 /** The help lines of a flag table: `--name VALUE  help (default: X)`, aligned. */

@@ -49,6 +49,14 @@ export const THREADS_FLAG = integerFlag({
   defaultText: "as many as the cores and the available memory allow, at most 8",
 });
 
+/** `--blas`: the BLAS of the wasm backend's matrix products (see `cli/blas_choice.ts`). */
+export const BLAS_FLAG = textFlag({
+  placeholder: "auto|none|PATH",
+  help: "the BLAS of the wasm backend's matrix products: auto, none, or a CBLAS library\n" +
+    "auto searches the usual places (docs/troubleshooting.md); none keeps them on XNNPACK",
+  default: "auto",
+});
+
 /** `--port`: where a page is served. */
 export const PORT_FLAG = integerFlag({
   help: "port of the page on 127.0.0.1",
