@@ -1,14 +1,18 @@
 /**
  * Builds the standalone binary `dist/fashion-webgpu` (or one for `--target`)
- * from `fashion_webgpu.ts` with `deno compile --bundle`, baking in
- * exactly the permission flags of the `train` task in deno.json.
+ * from `fashion_webgpu.ts` with `deno compile --bundle`, baking in the
+ * permission flags of the `train` task in deno.json, with FFI granted only
+ * for the BLAS libraries of the target's OS (a macOS binary gets the macOS
+ * paths and no others; see `backend/wasm/blas_libraries.ts`).
  *
  *     deno task compile [--target TARGET] [--output PATH]
  *
  * @module
  */
+import { blasPathsFor } from "./backend/wasm/blas_libraries.ts";
 import { defineCommand, HELP_FLAG, textFlag } from "./cli/flags.ts";
 import { runMain } from "./cli/run_main.ts";
+import { taskPermissions } from "./cli/task_permissions.ts";
 
 /**
  * Embed one tree-shaken bundle instead of the npm packages' whole folders
@@ -19,10 +23,23 @@ import { runMain } from "./cli/run_main.ts";
  */
 export const BUNDLE_FLAGS = ["--bundle"];
 
-/** The permission flags of the `train` task: the binary gets exactly these. */
-export async function taskPermissions(denoJson = "deno.json"): Promise<string[]> {
-  const tasks: Record<string, string> = JSON.parse(await Deno.readTextFile(denoJson)).tasks;
-  return tasks.train.split(/\s+/).filter((arg) => arg.startsWith("--allow-"));
+/** The OS of a target triple (`aarch64-apple-darwin`: darwin), or this machine's without one. */
+export function targetOs(target?: string): string {
+  if (target === undefined) return Deno.build.os;
+  if (target.includes("apple-darwin")) return "darwin";
+  if (target.includes("windows")) return "windows";
+  return "linux";
+}
+
+/**
+ * The permission flags the binary gets: the `train` task's, with its FFI
+ * grant narrowed to the BLAS paths of the target's OS (none where it has
+ * none: Windows).
+ */
+export function binaryPermissions(target?: string): string[] {
+  const paths = blasPathsFor(targetOs(target));
+  const ffi = paths.length > 0 ? [`--allow-ffi=${paths.join(",")}`] : [];
+  return taskPermissions("train").flatMap((flag) => flag.startsWith("--allow-ffi=") ? ffi : [flag]);
 }
 
 const FLAGS = {
@@ -53,7 +70,7 @@ denort binary for the target.`,
     const compileArgs = [
       "compile",
       ...BUNDLE_FLAGS,
-      ...(await taskPermissions()),
+      ...binaryPermissions(values.target),
       ...(values.target ? ["--target", values.target] : []),
       "--output",
       output,

@@ -2,11 +2,12 @@ import { join } from "node:path";
 import { assert, assertEquals } from "../support/assert.ts";
 import { meaningfulLines, ROOT, taskArgs } from "../support/cli.ts";
 import { hasRealData } from "../support/test_data.ts";
-import { BUNDLE_FLAGS } from "../../compile.ts";
+import { binaryPermissions, BUNDLE_FLAGS } from "../../compile.ts";
+import { blasPathsFor } from "../../backend/wasm/blas_libraries.ts";
 
 const permissions = (task: string) => taskArgs(task).filter((arg) => arg.startsWith("--allow-"));
 
-Deno.test("the binary bakes in exactly the train and eval tasks' permission flags", () => {
+Deno.test("the train and eval tasks grant the same permissions but the page's address; never -A", () => {
   // train also serves its page (--view) on the loopback address; eval serves nothing.
   const withoutPage = permissions("train").map((flag) => flag.replace("=127.0.0.1,", "="));
   assertEquals(permissions("eval"), withoutPage);
@@ -43,12 +44,57 @@ Deno.test("deno task compile resolves the whole module graph into a binary (DENO
     env: { DENORT_BIN: Deno.execPath() },
   });
   assertEquals(result.code, 0, result.text);
-  for (const flag of [...BUNDLE_FLAGS, ...permissions("train")]) {
+  for (const flag of [...BUNDLE_FLAGS, ...binaryPermissions()]) {
     assert(result.text.includes(flag), `compile command lacks ${flag}: ${result.text}`);
   }
   const payload = (await Deno.stat(output)).size - (await Deno.stat(Deno.execPath())).size;
   assert(payload > 500_000 && payload < 20_000_000, `${payload} bytes embedded`);
   console.log(`embedded payload: ${(payload / 2 ** 20).toFixed(1)} MiB`);
+  await Deno.remove(join(output, ".."), { recursive: true });
+});
+
+Deno.test("a binary's FFI grant is the BLAS paths of its target's OS; its other permissions are train's", () => {
+  const others = permissions("train").filter((flag) => !flag.startsWith("--allow-ffi"));
+  const ffi = (target: string) =>
+    binaryPermissions(target).filter((flag) => flag.startsWith("--allow-ffi"));
+  for (
+    const target of ["x86_64-unknown-linux-gnu", "aarch64-apple-darwin", "x86_64-pc-windows-msvc"]
+  ) {
+    assertEquals(
+      binaryPermissions(target).filter((flag) => !flag.startsWith("--allow-ffi")),
+      others,
+    );
+  }
+  assertEquals(ffi("aarch64-unknown-linux-gnu"), [
+    `--allow-ffi=${blasPathsFor("linux").join(",")}`,
+  ]);
+  assertEquals(ffi("x86_64-apple-darwin"), [`--allow-ffi=${blasPathsFor("darwin").join(",")}`]);
+  // No standard place for a BLAS on Windows: no FFI at all.
+  assertEquals(ffi("x86_64-pc-windows-msvc"), []);
+});
+
+Deno.test("deno task compile --target aarch64-apple-darwin carries the macOS BLAS paths and no others", async () => {
+  // Graph check: with this Linux deno as DENORT_BIN, compile resolves and bundles the whole graph
+  // and lists what it embeds, then cannot write a Mach-O binary into an ELF one. That last step
+  // is the only failure allowed.
+  const output = join(await Deno.makeTempDir(), "fashion-webgpu");
+  const result = await run([
+    ...taskArgs("compile"),
+    "--target",
+    "aarch64-apple-darwin",
+    "--output",
+    output,
+  ], {
+    cwd: ROOT,
+    env: { DENORT_BIN: Deno.execPath() },
+  });
+  const command = result.text.split("\n").find((line) => line.startsWith("deno compile "));
+  assert(command, result.text);
+  const ffi = command.split(" ").filter((word) => word.startsWith("--allow-ffi"));
+  assertEquals(ffi, [`--allow-ffi=${blasPathsFor("darwin").join(",")}`]);
+  assert(!command.includes("/usr/lib"), `a Linux path in the macOS binary: ${command}`);
+  assert(/Embedded Files[\s\S]*\.deno_compile_bundle_/.test(result.text), result.text);
+  assert(result.code === 0 || /Writing binary bytes/.test(result.text), result.text);
   await Deno.remove(join(output, ".."), { recursive: true });
 });
 
