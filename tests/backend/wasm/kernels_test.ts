@@ -4,6 +4,7 @@ import { seededRandom } from "../../../data/random.ts";
 import { uniformTensor } from "../../support/test_data.ts";
 import { setupBackend } from "../../../backend/setup.ts";
 import type { WasmHeap } from "../../../backend/wasm/heap.ts";
+import { forEachBlas } from "../../support/blas_choices.ts";
 
 const random = seededRandom(12);
 
@@ -43,7 +44,8 @@ function gradients(c: Conv, x: tf.Tensor, filter: tf.Tensor, dy: tf.Tensor): tf.
 }
 
 Deno.test({
-  name: "wasm convolution gradients (XNNPACK) equal the CPU backend's (relative error ≤ 1e-4)",
+  name:
+    "wasm convolution gradients equal the CPU backend's with each BLAS installed and none (relative error ≤ 1e-4)",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
@@ -56,10 +58,15 @@ Deno.test({
       );
       const expected = await Promise.all(gradients(c, x, filter, dy).map((g) => g.data()));
       await setupBackend("wasm");
-      const actual = await Promise.all(gradients(c, x, filter, dy).map((g) => g.data()));
-      ["input", "filter"].forEach((name, i) => {
-        const error = relativeError(actual[i], expected[i]);
-        assert(error <= 1e-4, `x ${c.x}, filter ${c.filter}: ${name} gradient error ${error}`);
+      await forEachBlas(async ({ label }) => {
+        const actual = await Promise.all(gradients(c, x, filter, dy).map((g) => g.data()));
+        ["input", "filter"].forEach((name, i) => {
+          const error = relativeError(actual[i], expected[i]);
+          assert(
+            error <= 1e-4,
+            `${label}, x ${c.x}, filter ${c.filter}: ${name} gradient ${error}`,
+          );
+        });
       });
       tf.dispose([x, filter, dy]);
     }
@@ -80,7 +87,8 @@ const PRODUCTS: [number[], number[], boolean, boolean][] = [
 ];
 
 Deno.test({
-  name: "wasm matMul with every transpose combination equals the CPU backend's",
+  name:
+    "wasm matMul with every transpose combination equals the CPU backend's with each BLAS and none",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
@@ -91,12 +99,17 @@ Deno.test({
       const expected = tf.matMul(a, b, transposeA, transposeB);
       const expectedValues = await expected.data();
       await setupBackend("wasm");
-      const actual = tf.matMul(a, b, transposeA, transposeB);
-      const error = relativeError(await actual.data(), expectedValues);
-      const label = `${aShape}${transposeA ? "ᵀ" : ""}·${bShape}${transposeB ? "ᵀ" : ""}`;
-      assert(actual.shape.join() === expected.shape.join(), `${label}: shape ${actual.shape}`);
-      assert(error <= 1e-5, `${label}: relative error ${error}`);
-      tf.dispose([a, b, expected, actual]);
+      await forEachBlas(async (run) => {
+        const actual = tf.matMul(a, b, transposeA, transposeB);
+        const error = relativeError(await actual.data(), expectedValues);
+        const label = `${run.label}, ${aShape}${transposeA ? "ᵀ" : ""}·${bShape}${
+          transposeB ? "ᵀ" : ""
+        }`;
+        assert(actual.shape.join() === expected.shape.join(), `${label}: shape ${actual.shape}`);
+        assert(error <= 1e-5, `${label}: relative error ${error}`);
+        actual.dispose();
+      });
+      tf.dispose([a, b, expected]);
     }
     await setupBackend("cpu");
   },

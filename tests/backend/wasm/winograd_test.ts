@@ -3,6 +3,7 @@ import { assert, relativeError } from "../../support/assert.ts";
 import { seededRandom } from "../../../data/random.ts";
 import { uniformTensor } from "../../support/test_data.ts";
 import { setupBackend } from "../../../backend/setup.ts";
+import { forEachBlas } from "../../support/blas_choices.ts";
 import {
   winogradConv2D,
   winogradFilterGradient,
@@ -96,7 +97,8 @@ function convolutionAndGradients(x: tf.Tensor, filter: tf.Tensor, bias: tf.Tenso
 }
 
 Deno.test({
-  name: "wasm Winograd convolutions and gradients equal the CPU backend's (relative error ≤ 1e-4)",
+  name:
+    "wasm Winograd convolutions and gradients equal the CPU backend's with each BLAS and none (≤ 1e-4)",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
@@ -111,12 +113,14 @@ Deno.test({
         convolutionAndGradients(x, filter, bias, dy).map((t) => t.data()),
       );
       await setupBackend("wasm");
-      const actual = await Promise.all(
-        convolutionAndGradients(x, filter, bias, dy).map((t) => t.data()),
-      );
-      ["output", "input gradient", "filter gradient"].forEach((name, i) => {
-        const error = relativeError(actual[i], expected[i]);
-        assert(error <= 1e-4, `x ${xShape}, filter ${filterShape}: ${name} error ${error}`);
+      await forEachBlas(async ({ label }) => {
+        const actual = await Promise.all(
+          convolutionAndGradients(x, filter, bias, dy).map((t) => t.data()),
+        );
+        ["output", "input gradient", "filter gradient"].forEach((name, i) => {
+          const error = relativeError(actual[i], expected[i]);
+          assert(error <= 1e-4, `${label}, x ${xShape}, filter ${filterShape}: ${name} ${error}`);
+        });
       });
       tf.dispose([x, filter, bias, dy]);
     }
