@@ -7,8 +7,15 @@
  */
 import { taskPermissions, taskScript } from "./task_permissions.ts";
 
-/** A word as a POSIX shell reads it back: quoted where it holds anything but plain characters. */
-function shellWord(word: string): string {
+/**
+ * A word as the shell reads it back: quoted where it holds anything but
+ * plain characters, in single quotes for POSIX shells, in double quotes on
+ * Windows (cmd.exe knows no others; a backslash is plain there).
+ */
+export function shellWord(word: string, os: string = Deno.build.os): string {
+  if (os === "windows") {
+    return /^[\w@%+=:,.\\/-]+$/.test(word) ? word : `"${word.replaceAll('"', '\\"')}"`;
+  }
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
@@ -19,6 +26,6 @@ function shellWord(word: string): string {
 export function grantingCommandLine(task: string, path: string, args: string[]): string {
   const others = taskPermissions(task).filter((flag) => !flag.startsWith("--allow-ffi"));
   return ["deno", "run", `--allow-ffi=${path}`, ...others, taskScript(task), ...args]
-    .map(shellWord)
+    .map((word) => shellWord(word))
     .join(" ");
 }
