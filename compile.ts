@@ -3,13 +3,13 @@
  * from `fashion_webgpu.ts` with `deno compile --bundle`, baking in the
  * permission flags of the `train` task in deno.json, with FFI granted only
  * for the BLAS libraries of the target's OS (a macOS binary gets the macOS
- * paths and no others; see `backend/wasm/blas_libraries.ts`).
+ * paths and no others; see `backend/wasm/blas/libraries.ts`).
  *
  *     deno task compile [--target TARGET] [--output PATH]
  *
  * @module
  */
-import { blasPathsFor } from "./backend/wasm/blas_libraries.ts";
+import { blasPathsFor } from "./backend/wasm/blas/libraries.ts";
 import { defineCommand, HELP_FLAG, textFlag } from "./cli/flags.ts";
 import { runMain } from "./cli/run_main.ts";
 import { taskPermissions } from "./cli/task_permissions.ts";

@@ -36,8 +36,15 @@ export {
   setupBackend,
 } from "./backend/setup.ts";
 // The wasm backend's BLAS: chosen before `setupBackend` (default `auto`), and searched where.
-export { type Blas, type BlasChoice, BlasError, chooseBlas } from "./backend/wasm/blas.ts";
-export { BLAS_LIBRARIES, type BlasLibrary } from "./backend/wasm/blas_libraries.ts";
+export {
+  type Blas,
+  type BlasChoice,
+  BlasError,
+  chooseBlas,
+  type Gemm,
+} from "./backend/wasm/blas.ts";
+export type { BlasProblem } from "./backend/wasm/blas/open.ts";
+export { BLAS_LIBRARIES, type BlasLibrary, type BlasOs } from "./backend/wasm/blas/libraries.ts";
 
 // Training and evaluation.
 export {

@@ -6,7 +6,7 @@
  * heap (the heap's views are passed as buffers; nothing is copied).
  *
  * Each thread opens its own (the gradient workers too, told which by the
- * main thread): `auto` searches the places of `blas_libraries.ts` in
+ * main thread): `auto` searches the places of `blas/libraries.ts` in
  * order, `none` keeps the products on XNNPACK, and a path opens that
  * library or fails with a `BlasError` that says why. Opening a library
  * needs Deno's FFI permission for its path; the tasks grant it for the
@@ -16,16 +16,16 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { heapViews, type WasmHeap } from "./heap.ts";
-import { candidateLibraries } from "./blas_libraries.ts";
+import { candidateLibraries } from "./blas/libraries.ts";
 import {
   absoluteBlasPath,
   BlasError,
   type BlasHandle,
   blasName,
   openBlasLibrary,
-} from "./blas_open.ts";
+} from "./blas/open.ts";
 
-export { BlasError } from "./blas_open.ts";
+export { BlasError } from "./blas/open.ts";
 
 /** Row-major storage, and the transpose flags, as CBLAS numbers them. */
 const ROW_MAJOR = 101;

@@ -60,6 +60,11 @@ Deno.test("bad --blas values on train, eval and bench: one line each, exit 2", a
     await train("--blas", "deno.json"),
     new RegExp(`^error: --blas ${join(ROOT, "deno.json")}: not a shared library; ${instead}$`),
   );
+  // A folder, whatever it might be granted, is no library either.
+  expectOneLine(
+    await train("--blas", "tests"),
+    new RegExp(`^error: --blas ${join(ROOT, "tests")}: not a shared library; ${instead}$`),
+  );
   expectOneLine(await train("--blas="), /^error: --blas: value missing/);
   if (ZLIB) {
     const result = await runWithFfi("train", [ZLIB], ["--blas", ZLIB]);

@@ -3,7 +3,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { meaningfulLines, ROOT, taskArgs } from "../support/cli.ts";
 import { hasRealData } from "../support/test_data.ts";
 import { binaryPermissions, BUNDLE_FLAGS } from "../../compile.ts";
-import { blasPathsFor } from "../../backend/wasm/blas_libraries.ts";
+import { blasPathsFor } from "../../backend/wasm/blas/libraries.ts";
 
 const permissions = (task: string) => taskArgs(task).filter((arg) => arg.startsWith("--allow-"));
 

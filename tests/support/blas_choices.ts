@@ -1,5 +1,5 @@
 import { type BlasChoice, BlasError, chooseBlas } from "../../backend/wasm/blas.ts";
-import { candidateLibraries } from "../../backend/wasm/blas_libraries.ts";
+import { candidateLibraries } from "../../backend/wasm/blas/libraries.ts";
 
 /** One way the wasm products can run: a BLAS library installed here, or none. */
 export interface BlasRun {

@@ -37,7 +37,9 @@ export function libraryFileKind(path: string): LibraryFileKind {
   try {
     bytes = firstBytes(path);
   } catch (error) {
-    return error instanceof Deno.errors.NotFound ? "missing" : "unknown";
+    if (error instanceof Deno.errors.NotFound) return "missing";
+    // A folder is no library, whatever permission it might be given.
+    return error instanceof Deno.errors.IsADirectory ? "other" : "unknown";
   }
   const matches = (magic: number[]) => magic.every((byte, i) => bytes[i] === byte);
   return MAGIC_NUMBERS.some(matches) ? "library" : "other";

@@ -1,6 +1,6 @@
-import { assert, assertEquals } from "../../support/assert.ts";
-import { taskArgs } from "../../support/cli.ts";
-import { BLAS_LIBRARIES, candidateLibraries } from "../../../backend/wasm/blas_libraries.ts";
+import { assert, assertEquals } from "../../../support/assert.ts";
+import { taskArgs } from "../../../support/cli.ts";
+import { BLAS_LIBRARIES, candidateLibraries } from "../../../../backend/wasm/blas/libraries.ts";
 
 const ffiPaths = (task: string) =>
   taskArgs(task).find((arg) => arg.startsWith("--allow-ffi="))?.slice("--allow-ffi=".length)

@@ -3,18 +3,14 @@
  * why it cannot: there is no file, the file is not a library, the FFI
  * permission does not cover the path, or the library has no `cblas_sgemm`.
  * The library is told to compute each call on the calling thread alone
- * (see `blas_threads.ts`).
+ * (see `threads.ts`).
  *
  * @module
  */
 import { isAbsolute, resolve } from "node:path";
-import { SettingError } from "../../errors.ts";
+import { SettingError } from "../../../errors.ts";
 import { type LibraryFileKind, libraryFileKind } from "./library_file.ts";
-import {
-  limitThreadsAfterOpening,
-  limitThreadsBeforeOpening,
-  THREAD_SYMBOLS,
-} from "./blas_threads.ts";
+import { limitThreadsAfterOpening, limitThreadsBeforeOpening, THREAD_SYMBOLS } from "./threads.ts";
 
 /** The symbols looked up: `cblas_sgemm`, and each library's thread control. */
 export const BLAS_SYMBOLS = {
