@@ -61,11 +61,17 @@ export interface Blas {
 /** Which BLAS to use: search the usual places, none (XNNPACK), or a library's path. */
 export type BlasChoice = "auto" | "none" | (string & Record<never, never>);
 
-/** This thread's BLAS: the choice, what it opened (null: nothing) and the tests' switch. */
-const thisThread: { choice: BlasChoice; library?: Blas | null; enabled: boolean } = {
-  choice: "auto",
-  enabled: true,
-};
+/**
+ * This thread's BLAS: the choice, what it opened (null: nothing), the
+ * tests' switch, and the libraries opened so far by path (choosing one
+ * again, as the tests do, reuses its handle).
+ */
+const thisThread: {
+  choice: BlasChoice;
+  library?: Blas | null;
+  enabled: boolean;
+  handles: Map<string, BlasHandle>;
+} = { choice: "auto", enabled: true, handles: new Map() };
 
 /**
  * Chooses this thread's BLAS and opens it now: for a path, a `BlasError`
@@ -77,7 +83,7 @@ export function chooseBlas(choice: BlasChoice): Blas | undefined {
     ? undefined
     : choice === "auto"
     ? findBlas()
-    : wrap(openBlasLibrary(absoluteBlasPath(choice)), absoluteBlasPath(choice), "named");
+    : open(absoluteBlasPath(choice), "named");
   thisThread.choice = choice;
   thisThread.library = library ?? null;
   return library;
@@ -117,13 +123,20 @@ export function describeBlas(): string {
 function findBlas(): Blas | undefined {
   for (const { path } of candidateLibraries()) {
     try {
-      return wrap(openBlasLibrary(path), path, "auto");
+      return open(path, "auto");
     } catch (error) {
       // Not granted, not installed or not a CBLAS: the next place, as documented.
       if (!(error instanceof BlasError)) throw error;
     }
   }
   return undefined;
+}
+
+/** The library at `path` as this thread's BLAS, opened once per thread. */
+function open(path: string, found: Blas["found"]): Blas {
+  const handle = thisThread.handles.get(path) ?? openBlasLibrary(path);
+  thisThread.handles.set(path, handle);
+  return wrap(handle, path, found);
 }
 
 /** The BLAS of an opened library: `gemm` in the row-major terms of {@link Gemm}. */
