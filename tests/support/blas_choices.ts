@@ -1,3 +1,4 @@
+import { setupBackend } from "../../backend/setup.ts";
 import { type BlasChoice, BlasError, chooseBlas } from "../../backend/wasm/blas.ts";
 import { candidateLibraries } from "../../backend/wasm/blas/libraries.ts";
 
@@ -48,5 +49,29 @@ export async function forEachBlas(fn: (run: BlasRun) => Promise<void>): Promise<
     }
   } finally {
     chooseBlas("auto");
+  }
+}
+
+/**
+ * Registers one `Deno.test` per BLAS run of this machine on the wasm
+ * backend (`[wasm, OpenBLAS]`, `[wasm, BLIS]`, `[wasm, none]`), as
+ * `testOnBackends` does per backend.
+ */
+export function testOnEachBlas(name: string, fn: () => Promise<void>): void {
+  for (const run of BLAS_RUNS) {
+    Deno.test({
+      name: `${name} [wasm, ${run.label}]`,
+      sanitizeResources: false,
+      sanitizeOps: false,
+      fn: async () => {
+        await setupBackend("wasm");
+        chooseBlas(run.choice);
+        try {
+          await fn();
+        } finally {
+          chooseBlas("auto");
+        }
+      },
+    });
   }
 }

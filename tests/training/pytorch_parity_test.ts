@@ -12,6 +12,7 @@ import { createOptimizer } from "../../training/optimizer.ts";
 import { predictClasses } from "../../training/predict.ts";
 import { trainStep } from "../../training/step.ts";
 import { testOnBackends } from "../support/backends.ts";
+import { testOnEachBlas } from "../support/blas_choices.ts";
 import {
   buildParityModel,
   PARITY_CASES,
@@ -121,35 +122,38 @@ async function trainCase(parityCase: ReferenceCase) {
   return { losses, weightErrors };
 }
 
+/** Trains a case and holds its losses and weights to PyTorch's. */
+async function checkCase(parityCase: ReferenceCase): Promise<void> {
+  if (!dataset) return;
+  const { losses, weightErrors } = await trainCase(parityCase);
+  const lossErrors = losses.map((loss, i) =>
+    Math.abs(loss - parityCase.losses[i]) / parityCase.losses[i]
+  );
+  console.log(`loss errors: ${lossErrors.map((e) => e.toExponential(1)).join(" ")}`);
+  console.log(
+    `worst weight error: ${Math.max(...weightErrors.map(([, e]) => e)).toExponential(1)}`,
+  );
+  assert(
+    lossErrors.every((error, step) =>
+      error <= (step < EARLY_STEPS ? EARLY_LOSS_TOLERANCE : LATE_LOSS_TOLERANCE)
+    ),
+    `losses ${losses.join(", ")}; PyTorch's ${parityCase.losses.join(", ")}`,
+  );
+  const bad = weightErrors.filter(([, error]) => !(error <= weightTolerance(parityCase.steps)));
+  assert(
+    bad.length === 0,
+    `weights off: ${bad.map(([n, e]) => `${n} ${e.toExponential(2)}`).join(", ")}`,
+  );
+}
+
 for (const parityCase of reference.cases) {
   const { model, resize, batch, steps } = parityCase;
-  testOnBackends(
-    `${model} at ${resize}: ${steps} Adam steps of batch ${batch} give PyTorch's losses and weights`,
-    async () => {
-      if (!dataset) return;
-      const { losses, weightErrors } = await trainCase(parityCase);
-      const lossErrors = losses.map((loss, i) =>
-        Math.abs(loss - parityCase.losses[i]) / parityCase.losses[i]
-      );
-      console.log(`loss errors: ${lossErrors.map((e) => e.toExponential(1)).join(" ")}`);
-      console.log(
-        `worst weight error: ${Math.max(...weightErrors.map(([, e]) => e)).toExponential(1)}`,
-      );
-      assert(
-        lossErrors.every((error, step) =>
-          error <= (step < EARLY_STEPS ? EARLY_LOSS_TOLERANCE : LATE_LOSS_TOLERANCE)
-        ),
-        `losses ${losses.join(", ")}; PyTorch's ${parityCase.losses.join(", ")}`,
-      );
-      const bad = weightErrors.filter(([, error]) => !(error <= weightTolerance(steps)));
-      assert(
-        bad.length === 0,
-        `weights off: ${bad.map(([n, e]) => `${n} ${e.toExponential(2)}`).join(", ")}`,
-      );
-    },
-    // tfjs's CPU backend takes minutes for these convolution gradients.
-    ["wasm", "webgpu"],
-  );
+  const name =
+    `${model} at ${resize}: ${steps} Adam steps of batch ${batch} give PyTorch's losses and weights`;
+  // tfjs's CPU backend takes minutes for these convolution gradients: wasm (with each BLAS
+  // installed, and none) and WebGPU only.
+  testOnEachBlas(name, () => checkCase(parityCase));
+  testOnBackends(name, () => checkCase(parityCase), ["webgpu"]);
 }
 
 testOnBackends(
