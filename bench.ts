@@ -38,7 +38,8 @@ import {
 import { gatherBatch, shuffledOrder } from "./data/batches.ts";
 import { openDataset } from "./data/source.ts";
 import { InputError } from "./errors.ts";
-import { buildModel, checkResize, MODELS } from "./model/registry.ts";
+import { buildModel, checkResize } from "./model/registry.ts";
+import { withRecipe } from "./model/recipe.ts";
 import { microBatchLimit } from "./training/step_plan.ts";
 import { timestamp } from "./cli/run_dir.ts";
 import { deviceLine } from "./cli/device_line.ts";
@@ -111,9 +112,11 @@ Usage: deno task bench [flags]`,
   flags: FLAGS,
   run: async ({ values }) => {
     const { model, steps } = values;
-    const resize = values.resize ?? MODELS[model].defaultResize;
+    const { resize, batchSize } = withRecipe(model, {
+      resize: values.resize,
+      batchSize: values.batch,
+    });
     checkResize(model, resize);
-    const batchSize = values.batch;
     const started = performance.now();
     const threads = planThreads(
       thisMachine(),

@@ -33,7 +33,8 @@ import {
 import { DATASET_NAMES } from "./data/datasets.ts";
 import { openDataset } from "./data/source.ts";
 import { InputError } from "./errors.ts";
-import { buildModel, checkResize, MODELS } from "./model/registry.ts";
+import { buildModel, checkResize } from "./model/registry.ts";
+import { withRecipe } from "./model/recipe.ts";
 import { formatSummary } from "./model/summary.ts";
 import { findCheckpoint, loadCheckpoint, readTrainingState } from "./run_folder/checkpoint.ts";
 import { planThreads, thisMachine } from "./training/workers/thread_plan.ts";
@@ -51,7 +52,7 @@ const FLAGS = {
   batch: BATCH_FLAG,
   lr: positiveFlag({
     help: "learning rate",
-    default: 0.001,
+    defaultText: "the model's recipe",
     setting: "learningRate",
     fixedOnResume: true,
   }),
@@ -130,9 +131,11 @@ Usage: deno task train [flags]`,
       ? {
         model: values.model,
         dataset: values.dataset,
-        resize: values.resize ?? MODELS[values.model].defaultResize,
-        batchSize: values.batch,
-        learningRate: values.lr,
+        ...withRecipe(values.model, {
+          resize: values.resize,
+          batchSize: values.batch,
+          learningRate: values.lr,
+        }),
         optimizer: values.optimizer,
         epochs: values.epochs ?? DEFAULT_EPOCHS,
         seed: values.seed,

@@ -3,6 +3,8 @@ import { batchCount, epochBatches } from "../data/batches.ts";
 import { type Dataset, type Split, takeFirst } from "../data/load.ts";
 import { mixSeed } from "../data/random.ts";
 import { buildModel } from "../model/registry.ts";
+import { recipeLine } from "../model/recipe.ts";
+import { learnableParameters } from "../model/summary.ts";
 import type { BackendInfo } from "../backend/setup.ts";
 import { type Checkpoint, saveCheckpoint } from "../run_folder/checkpoint.ts";
 import { repairRunFolder } from "../run_folder/repair.ts";
@@ -96,7 +98,7 @@ type OpenedOptions = TrainOptions & { dataset: Dataset };
 
 /** The outcome of {@link train}. */
 export interface TrainResult {
-  model: tf.Sequential;
+  model: tf.LayersModel;
   state: TrainingState;
   /** True when the signal stopped the run before its last epoch ended. */
   interrupted: boolean;
@@ -112,7 +114,7 @@ function format(record: EpochRecord): string {
 
 /** The model, optimizer and state a run works on. */
 interface Run {
-  model: tf.Sequential;
+  model: tf.LayersModel;
   optimizer: tf.Optimizer;
   state: TrainingState;
 }
@@ -189,8 +191,9 @@ function planLines(
     : "";
   const lines = [
     `model: ${config.model} at ${config.resize}×${config.resize}, ${
-      model.countParams().toLocaleString("en-US")
+      learnableParameters(model).toLocaleString("en-US")
     } parameters; ${config.optimizer} lr ${config.learningRate}, seed ${config.seed}`,
+    recipeLine(config.model, config),
     `data: ${config.dataset} from ${options.dataset.dir}: ${plan.trainSplit.count} training, ${plan.testSplit.count} test images`,
     `plan: ${config.epochs} epoch${
       config.epochs === 1 ? "" : "s"

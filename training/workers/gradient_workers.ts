@@ -4,6 +4,8 @@ import type { ModelName } from "../../model/registry.ts";
 import type { BackendInfo } from "../../backend/setup.ts";
 import { copyFloats } from "../../backend/wasm/heap.ts";
 import type { DropoutPlan } from "../forward.ts";
+import type { MomentValues } from "../batch_statistics.ts";
+import { trainableVariables } from "../gradients.ts";
 import { batchSlice, MIN_SHARE, type Share } from "../step_plan.ts";
 // Carried into bundles, which start their workers from themselves (see workerEntry).
 import "./gradient_worker.ts";
@@ -17,12 +19,16 @@ export interface WorkersPart {
   /** Sum of the shares' losses divided by the size of the whole batch. */
   scaledLoss: number;
   correct: number;
+  /** Each batch norm's moments over each worker's share. */
+  moments: Map<string, MomentValues[]>;
 }
 
 /** What the workers compute on. */
 export interface WorkerOptions {
   model: ModelName;
   resize: number;
+  /** The Dropout layers' rate when not the network's own (see `NetworkOptions`). */
+  dropout?: number;
   /** How many workers to start. */
   count: number;
   /** Fewest examples per share of a batch (default `MIN_SHARE`). */
@@ -97,9 +103,11 @@ export class GradientWorkers {
     }
     const replies = workers.map((worker) => nextReply(worker));
     workers.forEach((worker, i) => {
-      const { model, resize } = options;
+      const { model, resize, dropout } = options;
       const allocate = i === 0 ? { separateWeights: workers.length > 1 } : undefined;
-      worker.postMessage({ kind: "init", model, resize, allocate } satisfies WorkerRequest);
+      worker.postMessage(
+        { kind: "init", model, resize, dropout, allocate } satisfies WorkerRequest,
+      );
     });
     let onAbort = () => {};
     const aborted = new Promise<WorkerReply[]>((resolve) => {
@@ -158,25 +166,38 @@ export class GradientWorkers {
     return () =>
       Promise.all(replies).then((all) => {
         const results = all.map(expectResult);
+        const moments = new Map<string, MomentValues[]>();
+        for (const result of results) {
+          for (const [layer, values] of result.moments) {
+            moments.set(layer, [...(moments.get(layer) ?? []), values]);
+          }
+        }
         return {
           gradients: shared.gradients,
           scaledLoss: results.reduce((sum, r) => sum + r.scaledLoss, 0),
           correct: results.reduce((sum, r) => sum + r.correct, 0),
+          moments,
         };
       });
   }
 
   /**
-   * Copies the weights to the workers for an evaluation and returns a
+   * Copies the model's weights to the workers for an evaluation and returns a
    * function that classifies images: it cuts them among the workers, at
    * most `batchSize` each, and resolves to each worker's classes in order.
    */
   async predictor(
-    variables: tf.Variable[],
+    model: tf.LayersModel,
     options: { resize: number; batchSize: number },
   ): Promise<(images: Batch) => Promise<Uint8Array[]>> {
     const { shared } = this;
+    const variables = trainableVariables(model);
     await Promise.all(variables.map((v, i) => copyFloats(v, shared.weights[i])));
+    const state = await Promise.all(
+      model.nonTrainableWeights.map(async (weight) =>
+        Float32Array.from(await weight.read().data() as Float32Array)
+      ),
+    );
     const loaded = new Set<number>();
     return (images) =>
       Promise.all(
@@ -190,6 +211,7 @@ export class GradientWorkers {
             kind: "predict",
             loadWeights: !loaded.has(i),
             shared,
+            state,
             images: { images: part.images.slice(), labels: part.labels.slice(), count },
             resize: options.resize,
             batchSize: options.batchSize,

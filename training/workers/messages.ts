@@ -6,6 +6,7 @@
 import type { Batch } from "../../data/batches.ts";
 import type { ModelName } from "../../model/registry.ts";
 import type { DropoutPlan } from "../forward.ts";
+import type { MomentValues } from "../batch_statistics.ts";
 
 /**
  * Messages to a gradient worker. A step's weights, the sum of the workers'
@@ -19,6 +20,8 @@ export type WorkerRequest =
     kind: "init";
     model: ModelName;
     resize: number;
+    /** The Dropout layers' rate when not the network's own (0: off, for the parity tests). */
+    dropout?: number;
     /**
      * Make the shared memory (the first worker): the sum of gradients and its
      * locks, and a block for the weights when `separateWeights` (several
@@ -33,6 +36,8 @@ export type WorkerRequest =
     /** Read the weights from shared memory first (the first images of an evaluation). */
     loadWeights: boolean;
     shared: SharedBuffers;
+    /** The values of the weights that are not trained (batch norms' running statistics), in order. */
+    state: Float32Array[];
     images: Batch;
     resize: number;
     batchSize: number;
@@ -68,6 +73,12 @@ export interface SharedBuffers {
 /** Messages from a gradient worker. */
 export type WorkerReply =
   | { kind: "ready"; shared?: SharedBuffers }
-  | { kind: "result"; scaledLoss: number; correct: number }
+  | {
+    kind: "result";
+    scaledLoss: number;
+    correct: number;
+    /** Each batch norm's moments over this worker's share. */
+    moments: Map<string, MomentValues>;
+  }
   | { kind: "classes"; classes: Uint8Array }
   | { kind: "error"; message: string };
