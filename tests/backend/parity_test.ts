@@ -27,11 +27,13 @@ const TOLERANCE = 3e-5;
  */
 const IMAGE_SEED = 3;
 
-async function logitsAndGradients(model: tf.Sequential, images: tf.Tensor4D, labels: tf.Tensor1D) {
+async function logitsAndGradients(model: tf.LayersModel, images: tf.Tensor4D, labels: tf.Tensor1D) {
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   let logits: tf.Tensor2D | undefined;
   const { value, grads } = tf.variableGrads(() => {
-    logits = tf.keep(forward(model, images, { seed: 5, batchSize: 4, offset: 0 }));
+    logits = tf.keep(
+      forward(model, images, { training: { dropout: { seed: 5, batchSize: 4, offset: 0 } } }),
+    );
     return crossEntropySum(logits, labels).div(4) as tf.Scalar;
   }, variables);
   const out: Record<string, Float32Array> = { logits: (await logits!.data()) as Float32Array };

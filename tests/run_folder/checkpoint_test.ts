@@ -19,7 +19,7 @@ const options = realDataOptions;
 
 const SMALL: TrainConfig = { ...TINY_CONFIG, epochs: 2, limit: 320, testLimit: 64 };
 
-async function weightsOf(model: tf.Sequential): Promise<Float32Array[]> {
+async function weightsOf(model: tf.LayersModel): Promise<Float32Array[]> {
   return await Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array));
 }
 
