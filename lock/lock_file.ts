@@ -95,12 +95,12 @@ async function hold(file: Deno.FsFile, path: string, options: TakeLockOptions): 
     if (!state.held) return;
     state.held = false;
     globalThis.removeEventListener("unload", release);
-    // Removed before it is let go: whoever takes it next finds no holder to remove in turn.
+    // Removed while still held: a process waiting on this file then finds it gone from `path`
+    // (see isStillAt) and takes the next one, which nobody removes under it.
     try {
       if (isSameFile(file.statSync(), Deno.statSync(path))) Deno.removeSync(path);
-    } catch (error) {
-      // Deleted by hand meanwhile: nothing to remove.
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    } catch {
+      // Deleted by hand, or not removable: a file left behind is taken over by the next taker.
     } finally {
       file.close();
     }
