@@ -101,3 +101,28 @@ Deno.test({
     await Deno.remove(parent, { recursive: true });
   },
 });
+
+Deno.test({
+  name: "a new run killed before its first save: --out the same folder takes its lock over",
+  ignore: !hasRealData(),
+  fn: async () => {
+    const parent = await Deno.makeTempDir({ prefix: "run-lock-" });
+    const runDir = join(parent, "run");
+    // An epoch of 20,000 images lasts many seconds: the kill comes long before its save.
+    const first = taskCommand("train", [...TRAIN, "--limit=20000", `--out=${runDir}`]).spawn();
+    const stderr = first.stderr.pipeTo(new WritableStream());
+    const lines = first.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("\nplan: ")) text += (await lines.read()).value ?? "";
+    first.kill("SIGKILL");
+    await first.status;
+    await lines.cancel();
+    await stderr;
+    assertEquals([...Deno.readDirSync(runDir)].map((entry) => entry.name), ["train.lock"]);
+    const again = await runTask("train", [...TRAIN, "--limit=64", "--epochs=1", `--out=${runDir}`]);
+    assertEquals(again.code, 0, again.stderr);
+    assert(again.stdout.includes(`taken over from process ${first.pid} on `), again.stdout);
+    assert(!(await exists(join(runDir, "train.lock"))), "the lock outlived the run");
+    await Deno.remove(parent, { recursive: true });
+  },
+});
