@@ -10,6 +10,7 @@ import { setupBackend } from "./backend/setup.ts";
 import {
   choiceFlag,
   defineCommand,
+  type FlagValues,
   HELP_FLAG,
   integerFlag,
   positiveFlag,
@@ -21,6 +22,7 @@ import { trainingDisplay } from "./cli/progress.ts";
 import { createRunDir, defaultRunDir } from "./cli/run_dir.ts";
 import { runMain } from "./cli/run_main.ts";
 import { untilStopped } from "./cli/until_stopped.ts";
+import { Interrupts } from "./cli/interrupts.ts";
 import {
   BACKEND_FLAG,
   BATCH_FLAG,
@@ -44,6 +46,8 @@ import { OPTIMIZER_NAMES } from "./training/optimizer.ts";
 import type { TrainConfig } from "./training/state.ts";
 import { train } from "./training/train.ts";
 import { readEvaluation } from "./run_folder/run_files.ts";
+import { lockRunFolder } from "./run_folder/run_lock.ts";
+import type { LockFile } from "./lock/lock_file.ts";
 import { checkPort, startTrainingView, type TrainingView } from "./view/training_view.ts";
 
 const FLAGS = {
@@ -105,9 +109,6 @@ const FLAGS = {
   help: HELP_FLAG,
 };
 
-/** How long after a first interrupt a second one counts as another press (not a copy of the first). */
-const SECOND_SIGNAL_MS = 500;
-
 /** Epochs of a new run when `--epochs` is not given. */
 const DEFAULT_EPOCHS = 5;
 
@@ -157,115 +158,128 @@ Usage: deno task train [flags]`,
       return 0;
     }
     const runDir = values.resume ?? values.out ?? defaultRunDir(config!.model);
-    const settings = config ??
-      (await readTrainingState(await findCheckpoint(values.resume!))).config;
-
-    const threads = planThreads(
-      thisMachine(),
-      { ...networkSize(settings.model, settings.resize), batchSize: settings.batchSize },
-      values.threads,
-    );
-    const backend = await setupBackend(values.backend, {
-      model: settings.model,
-      resize: settings.resize,
-      threads: threads.threads,
-      recalibrate: values.recalibrate,
-    });
-    const device = deviceLine(backend);
-    console.log(device);
-    const resume = values.resume === undefined ? undefined : await loadCheckpoint(values.resume);
-    const controller = new AbortController();
-    let exitCode = 130;
-    let interruptedAt = 0;
-    const interrupt = (signal: Deno.Signal, code: number) => () => {
-      // Ctrl-C in a terminal reaches this process twice within moments: from the terminal
-      // and forwarded by `deno task`. Only a second press, later, quits without saving.
-      if (controller.signal.aborted) {
-        if (performance.now() - interruptedAt > SECOND_SIGNAL_MS) Deno.exit(code);
-        return;
+    const lock: RunLock = {};
+    try {
+      // A resumed run is locked before its checkpoint is read, a new one once its folder is made.
+      if (values.resume !== undefined) {
+        await findCheckpoint(runDir);
+        lock.file = await lockRunFolder(runDir, (line) => console.log(line));
       }
-      interruptedAt = performance.now();
-      exitCode = code;
-      console.error(
-        `\n${signal}: finishing this step and saving a checkpoint (again to quit at once)`,
-      );
-      controller.abort();
-    };
-    // SIGTERM is what `docker stop`, systemd and schedulers send; Windows has no such signal.
-    const listeners = [
-      ["SIGINT", interrupt("SIGINT", 130)],
-      ...(Deno.build.os === "windows" ? [] : [["SIGTERM", interrupt("SIGTERM", 143)]]),
-    ] as [Deno.Signal, () => void][];
-    let view: TrainingView | undefined;
-    // A promise that train() awaits at once: its workers start while the data loads.
-    const dataset = openDataset({
-      dataset: (resume?.state.config ?? config!).dataset,
-      dataDir: values["data-dir"],
-      download: { onProgress: downloadProgressPrinter() },
-      log: (line) => console.log(line),
-    }).then(async (opened) => {
-      // The page's port is taken before the run folder is made: a busy port leaves nothing behind.
-      if (values.view) {
-        view = await startTrainingView({
-          runDir,
-          dataset: opened,
-          config: settings,
-          resumed: resume && { state: resume.state, evaluation: await readEvaluation(runDir) },
-          lines: [device],
-          port: values.port,
-        });
-      }
-      if (!resume) await createRunDir(runDir);
-      for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
-      if (view) console.log(`view: ${view.url} (the page follows the training)`);
-      return opened;
-    });
-    const display = trainingDisplay({
-      interactive: Deno.stderr.isTerminal(),
-      write: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
-      print: (line) => console.log(line),
-    });
-    const result = await train({
-      runDir,
-      dataset,
-      backend,
-      config,
-      resume,
-      epochs: values.epochs,
-      threads: values.threads,
-      recalibrate: values.recalibrate,
-      signal: controller.signal,
-      log: (line) => {
-        display.log(line);
-        view?.log(line);
-      },
-      onProgress: (progress) => {
-        display.onProgress(progress);
-        view?.onProgress(progress);
-      },
-      // The page starts once the data is loaded, inside train(): look `view` up on each call.
-      onEpoch: (record, evaluation) => view?.onEpoch(record, evaluation),
-    });
-    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
-    if (view && result.interrupted) {
-      // Ctrl-C saves and exits, page or not.
-      view.finish("stopped");
-      await view.close();
+      const { code, view } = await trainInFolder(values, config, runDir, lock);
+      // A finished run's page stays up; the folder is free for another writer meanwhile.
+      lock.file?.release();
+      if (view) await keepServing(view);
+      return code;
+    } finally {
+      lock.file?.release();
     }
-    if (result.interrupted) {
-      const { state } = result;
-      console.log(
-        `stopped in epoch ${
-          state.epoch + 1
-        } after step ${state.batch}; checkpoint saved. Continue with: deno task train --resume ${runDir}`,
-      );
-      return exitCode;
-    }
-    console.log(`run saved in ${runDir} (checkpoint/, metrics.jsonl, curves.svg)`);
-    if (view) await keepServing(view);
-    return 0;
   },
 });
+
+/** The lock of the run folder, once taken. */
+interface RunLock {
+  file?: LockFile;
+}
+
+/**
+ * Trains in `runDir` (made here for a new run, then locked); returns the
+ * exit code, and the page to keep serving after a finished run.
+ */
+async function trainInFolder(
+  values: FlagValues<typeof FLAGS>,
+  config: TrainConfig | undefined,
+  runDir: string,
+  lock: RunLock,
+): Promise<{ code: number; view?: TrainingView }> {
+  const settings = config ??
+    (await readTrainingState(await findCheckpoint(values.resume!))).config;
+
+  const threads = planThreads(
+    thisMachine(),
+    { ...networkSize(settings.model, settings.resize), batchSize: settings.batchSize },
+    values.threads,
+  );
+  const backend = await setupBackend(values.backend, {
+    model: settings.model,
+    resize: settings.resize,
+    threads: threads.threads,
+    recalibrate: values.recalibrate,
+  });
+  const device = deviceLine(backend);
+  console.log(device);
+  const resume = values.resume === undefined ? undefined : await loadCheckpoint(values.resume);
+  const interrupts = new Interrupts();
+  let view: TrainingView | undefined;
+  // A promise that train() awaits at once: its workers start while the data loads.
+  const dataset = openDataset({
+    dataset: (resume?.state.config ?? config!).dataset,
+    dataDir: values["data-dir"],
+    download: { onProgress: downloadProgressPrinter() },
+    log: (line) => console.log(line),
+  }).then(async (opened) => {
+    // The page's port is taken before the run folder is made: a busy port leaves nothing behind.
+    if (values.view) {
+      view = await startTrainingView({
+        runDir,
+        dataset: opened,
+        config: settings,
+        resumed: resume && { state: resume.state, evaluation: await readEvaluation(runDir) },
+        lines: [device],
+        port: values.port,
+      });
+    }
+    if (!resume) {
+      await createRunDir(runDir);
+      lock.file = await lockRunFolder(runDir, (line) => console.log(line));
+    }
+    interrupts.listen();
+    if (view) console.log(`view: ${view.url} (the page follows the training)`);
+    return opened;
+  });
+  const display = trainingDisplay({
+    interactive: Deno.stderr.isTerminal(),
+    write: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
+    print: (line) => console.log(line),
+  });
+  const result = await train({
+    runDir,
+    dataset,
+    backend,
+    config,
+    resume,
+    epochs: values.epochs,
+    threads: values.threads,
+    recalibrate: values.recalibrate,
+    signal: interrupts.signal,
+    log: (line) => {
+      display.log(line);
+      view?.log(line);
+    },
+    onProgress: (progress) => {
+      display.onProgress(progress);
+      view?.onProgress(progress);
+    },
+    // The page starts once the data is loaded, inside train(): look `view` up on each call.
+    onEpoch: (record, evaluation) => view?.onEpoch(record, evaluation),
+  });
+  interrupts.stop();
+  if (view && result.interrupted) {
+    // Ctrl-C saves and exits, page or not.
+    view.finish("stopped");
+    await view.close();
+  }
+  if (result.interrupted) {
+    const { state } = result;
+    console.log(
+      `stopped in epoch ${
+        state.epoch + 1
+      } after step ${state.batch}; checkpoint saved. Continue with: deno task train --resume ${runDir}`,
+    );
+    return { code: interrupts.exitCode };
+  }
+  console.log(`run saved in ${runDir} (checkpoint/, metrics.jsonl, curves.svg)`);
+  return { code: 0, view };
+}
 
 /** After training, the page stays until Ctrl-C (or SIGTERM): it shows the finished run. */
 async function keepServing(view: TrainingView): Promise<void> {
