@@ -14,6 +14,7 @@ import pageHtml from "./page/index.html" with { type: "text" };
 import pageScript from "./page/page.js" with { type: "text" };
 import pageStyle from "./page/page.css" with { type: "text" };
 import applyEventScript from "./page/apply_event.js" with { type: "text" };
+import paddedMaxPoolScript from "../model/padded_max_pool.js" with { type: "text" };
 import { IMAGE_SIZE, type Split } from "../data/load.ts";
 import { CHECKPOINT_DIR } from "../run_folder/checkpoint.ts";
 import type { ViewFeed } from "./feed.ts";
@@ -44,6 +45,7 @@ const STATIC: Record<string, [string, string]> = {
   "/page.js": [pageScript, "text/javascript; charset=utf-8"],
   "/page.css": [pageStyle, "text/css; charset=utf-8"],
   "/apply_event.js": [applyEventScript, "text/javascript; charset=utf-8"],
+  "/padded_max_pool.js": [paddedMaxPoolScript, "text/javascript; charset=utf-8"],
   "/tf.min.js": [tfBundle, "text/javascript; charset=utf-8"],
   "/tf-backend-webgpu.min.js": [webgpuBundle, "text/javascript; charset=utf-8"],
 };
