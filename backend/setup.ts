@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { type AutoChoice, type AutoChoiceOptions, chooseBackend } from "./auto_choice.ts";
 import type { BackendInfo, BackendName } from "./backend_info.ts";
+import { registerBatchNormKernels } from "./batch_norm_kernels.ts";
 import { registerDropoutMask } from "./dropout_mask.ts";
 import { registerReluGradient } from "./relu_gradient.ts";
 import { setupWasm } from "./wasm/setup.ts";
@@ -33,6 +34,7 @@ export async function setupBackend(
   tf.enableProdMode();
   registerDropoutMask();
   registerReluGradient();
+  registerBatchNormKernels();
   const chosen = choice === "auto" ? await chooseBackend({ ...AUTO_DEFAULTS, ...auto }) : undefined;
   const name = chosen?.backend ?? choice as BackendName;
   const info = name === "webgpu"

@@ -49,6 +49,8 @@ interface ModelGraph {
   output: number;
   steps: GraphStep[];
   readers: Map<number, GraphStep[]>;
+  /** The step that computes each tensor. */
+  producers: Map<number, GraphStep>;
 }
 
 const ACTIVATIONS = ["relu", "sigmoid", "linear"];
@@ -68,7 +70,8 @@ function modelGraph(model: tf.LayersModel): ModelGraph {
   for (const step of steps) {
     for (const id of step.inputs) readers.set(id, [...(readers.get(id) ?? []), step]);
   }
-  return { input: model.inputs[0].id, output: model.outputs[0].id, steps, readers };
+  const producers = new Map(steps.map((step) => [step.output, step]));
+  return { input: model.inputs[0].id, output: model.outputs[0].id, steps, readers, producers };
 }
 
 /** The activation of a Dense layer with a bias and one this project fuses, else undefined. */
@@ -98,6 +101,18 @@ function plainConv(layer: tf.layers.Layer) {
       activation: config.activation as Activation,
     }
     : undefined;
+}
+
+/** Whether a layer's output is a ReLU's (so never negative). */
+function rectified(layer: tf.layers.Layer | undefined): boolean {
+  return (layer?.getConfig() as { activation?: string } | undefined)?.activation === "relu";
+}
+
+/** Whether a max-pool layer pads nothing (the zero padding before it does). */
+function unpaddedMaxPool(layer: tf.layers.Layer): boolean {
+  if (layer.getClassName() !== "MaxPooling2D") return false;
+  const { padding, dataFormat } = layer.getConfig() as { padding: string; dataFormat: string };
+  return padding === "valid" && dataFormat === "channelsLast";
 }
 
 /** The padding of every side of a ZeroPadding2D layer when all four are equal, else undefined. */
@@ -208,6 +223,8 @@ class GraphPass {
         return this.batchNorm(step, x);
       case "Activation":
         return this.activation(layer, x);
+      case "MaxPooling2D":
+        return this.maxPool(step, x);
       default:
         return layer.apply(inputs.length === 1 ? x : inputs) as tf.Tensor;
     }
@@ -244,14 +261,32 @@ class GraphPass {
     });
   }
 
-  /** A zero padding that only an unpadded convolution reads is left to it. */
+  /**
+   * A zero padding that only an unpadded convolution reads is left to it, as
+   * is one of a ReLU's output that only an unpadded max-pool reads: where
+   * nothing is negative, padding with zeros and padding that never wins
+   * (the pool's own) give the same maxima and send gradients to the same
+   * places (a window of zeros sends its gradient to a zero the ReLU stops).
+   */
   private zeroPadding(step: GraphStep, x: tf.Tensor): tf.Tensor {
     const reader = this.soleReader(step);
     const sides = evenPadding(step.layer);
     const convolves = reader && plainConv(reader.layer)?.pad === "valid";
-    if (!convolves || sides === undefined) return step.layer.apply(x) as tf.Tensor;
+    const pools = reader && unpaddedMaxPool(reader.layer) &&
+      rectified(this.graph.producers.get(step.inputs[0])?.layer);
+    if (!(convolves || pools) || sides === undefined) return step.layer.apply(x) as tf.Tensor;
     this.padding.set(step.output, sides);
     return x;
+  }
+
+  private maxPool(step: GraphStep, x: tf.Tensor): tf.Tensor {
+    const ownPadding = this.padding.get(step.inputs[0]);
+    if (ownPadding === undefined) return step.layer.apply(x) as tf.Tensor;
+    const { poolSize, strides } = step.layer.getConfig() as {
+      poolSize: [number, number];
+      strides: [number, number];
+    };
+    return tf.maxPool(x as tf.Tensor4D, poolSize, strides, ownPadding);
   }
 
   private batchNorm(step: GraphStep, x: tf.Tensor): tf.Tensor {

@@ -5,6 +5,7 @@ import { overrideKernel } from "../kernel_override.ts";
 import { imagesPerPatchChunk, patchRows } from "./layout/im2col.ts";
 import { transposeInto, turnedFilterInto } from "./layout/transpose.ts";
 import { padInto } from "./layout/pad.ts";
+import { stridedInputGradient } from "./strided_input_gradient.ts";
 import { winogradFilterGradient, winogradScheme } from "./winograd/convolution.ts";
 import { WasmWorkspace } from "./workspace.ts";
 
@@ -169,24 +170,19 @@ function conv2DBackpropFilterWasm({ inputs, backend, attrs }: KernelArgs): tf.Te
     : batchAsChannelsFilterGradient(backend, { x, dy, attrs });
 }
 
-/** tfjs's own wasm input gradient (a plain loop), kept for strided convolutions. */
-let stridedInputGradient: tf.KernelFunc | undefined;
-
 /**
- * The input gradient of a stride-1 2-D convolution (NHWC) on the wasm
- * backend as the forward convolution run by XNNPACK (see
- * `inputGradientByConvolution`). tfjs's own kernel, a plain loop about ten
- * times slower, still serves strided convolutions.
+ * The input gradient of a 2-D convolution (NHWC) on the wasm backend: for
+ * stride 1 the forward convolution run by XNNPACK (see
+ * `inputGradientByConvolution`), for strided ones products of dy by the
+ * filter (see `stridedInputGradient`). tfjs's own kernel is a plain loop,
+ * about ten times slower.
  */
 function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
   const { inputs, backend, attrs } = args;
   const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const pads = inputGradientPads(
-    convGradientInfo(attrs.inputShape as number[], filter.shape, attrs),
-  );
-  if (pads === undefined) {
-    return stridedInputGradient!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
-  }
+  const info = convGradientInfo(attrs.inputShape as number[], filter.shape, attrs);
+  const pads = inputGradientPads(info);
+  if (pads === undefined) return stridedInputGradient(backend, { dy, filter, info });
   const work = new WasmWorkspace(backend);
   const [height, width, inChannels, outChannels] = filter.shape;
   const turned = work.temporary([height, width, outChannels, inChannels]);
@@ -199,14 +195,15 @@ function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
 
 /**
  * Completes the wasm backend for training convolutions: registers the filter
- * gradient it lacks and replaces its input gradient for stride 1 (once).
+ * gradient it lacks and replaces its input gradient (once).
  */
 export function registerWasmConvGradients(): void {
-  if (stridedInputGradient !== undefined) return;
-  overrideKernel("Conv2DBackpropInput", "wasm", (original) => {
-    stridedInputGradient = original;
-    return conv2DBackpropInputWasm as unknown as tf.KernelFunc;
-  });
+  if (tf.getKernel("Conv2DBackpropFilter", "wasm") !== undefined) return;
+  overrideKernel(
+    "Conv2DBackpropInput",
+    "wasm",
+    () => conv2DBackpropInputWasm as unknown as tf.KernelFunc,
+  );
   tf.registerKernel({
     kernelName: "Conv2DBackpropFilter",
     backendName: "wasm",

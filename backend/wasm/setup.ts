@@ -4,6 +4,7 @@ import wasmSimdBinary from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm
   type: "bytes",
 };
 import type { BackendInfo } from "../backend_info.ts";
+import { registerBatchNormKernels } from "../batch_norm_kernels.ts";
 import { registerDropoutMask } from "../dropout_mask.ts";
 import { registerReluGradient } from "../relu_gradient.ts";
 import { adviseHugePages } from "../huge_pages.ts";
@@ -55,6 +56,7 @@ export async function setupWasm(): Promise<BackendInfo> {
   }
   registerDropoutMask();
   registerReluGradient();
+  registerBatchNormKernels();
   registerWasmConvGradients();
   registerWasmIdentity();
   registerWasmMatMul();

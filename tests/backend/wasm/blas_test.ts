@@ -27,6 +27,7 @@ Deno.test({
     const x = uniformTensor([3, 13, 13, 64], random);
     const filter = uniformTensor([3, 3, 64, 72], random);
     const dy = uniformTensor([3, 13, 13, 72], random);
+    const stridedDy = uniformTensor([3, 7, 7, 72], random);
     const conv1 = uniformTensor([2, 67, 67, 1], random);
     const conv1Dy = uniformTensor([2, 15, 15, 96], random);
     // A side the stride divides: on XNNPACK, the space-to-depth route.
@@ -46,6 +47,13 @@ Deno.test({
       tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
         ...same,
         filterShape: filter.shape,
+      }) as tf.Tensor,
+      // Strided: dy times the filter, added back patch by patch (ResNet's downsampling).
+      tf.engine().runKernel("Conv2DBackpropInput", { dy: stridedDy, filter }, {
+        strides: 2,
+        pad: 1,
+        dataFormat: "NHWC",
+        inputShape: x.shape,
       }) as tf.Tensor,
       tf.engine().runKernel("Conv2DBackpropFilter", { x: conv1, dy: conv1Dy }, {
         strides: 4,
