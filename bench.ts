@@ -64,8 +64,8 @@ const FLAGS = {
   "data-dir": DATA_DIR_FLAG,
   "torch-script": textFlag({
     placeholder: "FILE",
-    help: "also run the PyTorch reference FILE (e.g. ../shared/reference/torch_alexnet.py)\n" +
-      "with the same resize, batch and steps, and print the ratio",
+    help: "also run the PyTorch reference FILE (../shared/reference/torch_chapter.py, any\n" +
+      "network; torch_alexnet.py) with the same resize, batch and steps, and print the ratio",
   }),
   "torch-device": choiceFlag({
     placeholder: "DEVICE",
@@ -204,6 +204,7 @@ Usage: deno task bench [flags]`,
       for (const setting of settings) {
         const torch = await runTorchReference({
           script: values["torch-script"],
+          model: model === "alexnet" ? undefined : model,
           python: values.python,
           device: values["torch-device"],
           dataDir: dataset.dir,
