@@ -15,7 +15,7 @@ if (!library) {
 
 Deno.test({
   name:
-    "wasm products by the BLAS and by XNNPACK equal the CPU's (dense, every transpose; Winograd and im2col convolutions, conv1's forward)",
+    "wasm products by the BLAS and by XNNPACK equal the CPU's (dense, every transpose; Winograd and im2col convolutions, conv1's and the stems' forward)",
   ignore: !library,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -34,6 +34,10 @@ Deno.test({
     const conv1Input = uniformTensor([2, 68, 68, 1], random);
     const conv1Filter = uniformTensor([11, 11, 1, 96], random);
     const conv1Bias = uniformTensor([96], random);
+    // The 7×7 stride-2 stem of GoogLeNet, ResNet and DenseNet, padded by 3.
+    const stem = uniformTensor([2, 32, 32, 1], random);
+    const stemFilter = uniformTensor([7, 7, 1, 64], random);
+    const stemBias = uniformTensor([64], random);
     const same = { strides: 1, pad: "same", dataFormat: "NHWC", dilations: 1 };
     const kernels = () => [
       tf.matMul(a, b),
@@ -71,6 +75,16 @@ Deno.test({
           strides: 4,
           pad: "valid",
           bias: conv1Bias,
+          activation,
+        })
+      ),
+      ...(["relu", "linear"] as const).map((activation) =>
+        tf.fused.conv2d({
+          x: stem as tf.Tensor4D,
+          filter: stemFilter as tf.Tensor4D,
+          strides: 2,
+          pad: 3,
+          bias: stemBias,
           activation,
         })
       ),
