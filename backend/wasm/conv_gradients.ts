@@ -6,6 +6,7 @@ import { imagesPerPatchChunk, patchRows } from "./layout/im2col.ts";
 import { transposeInto, turnedFilterInto } from "./layout/transpose.ts";
 import { padInto } from "./layout/pad.ts";
 import { stridedInputGradient } from "./strided_input_gradient.ts";
+import { pointwiseFilterGradient } from "./pointwise.ts";
 import { winogradFilterGradient, winogradScheme } from "./winograd/convolution.ts";
 import { WasmWorkspace } from "./workspace.ts";
 
@@ -163,6 +164,8 @@ function im2colFilterGradient(
 function conv2DBackpropFilterWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const filterShape = attrs.filterShape as number[];
+  const pointwise = pointwiseFilterGradient(backend, { x, dy, filterShape, attrs });
+  if (pointwise) return pointwise;
   const scheme = winogradScheme(x.shape, filterShape, attrs);
   if (scheme !== undefined) return winogradFilterGradient(backend, { scheme, x, dy });
   return filterShape[3] >= IM2COL_MIN_OUT_CHANNELS
@@ -195,7 +198,8 @@ function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
 
 /**
  * Completes the wasm backend for training convolutions: registers the filter
- * gradient it lacks and replaces its input gradient (once).
+ * gradient it lacks and replaces its input gradient (once). 1×1 ones go to
+ * the BLAS (`pointwise.ts`).
  */
 export function registerWasmConvGradients(): void {
   if (tf.getKernel("Conv2DBackpropFilter", "wasm") !== undefined) return;

@@ -15,6 +15,7 @@ import { registerWasmIdentity } from "./identity.ts";
 import { registerWasmMatMul } from "./matmul.ts";
 import { registerWasmMaxPoolGrad } from "./max_pool_gradient.ts";
 import { registerWasmSpaceToDepth } from "./layout/space_to_depth.ts";
+import { registerWasmPointwise } from "./pointwise.ts";
 import { registerWasmSum } from "./sum.ts";
 import { registerWasmWinograd } from "./winograd/convolution.ts";
 
@@ -64,6 +65,7 @@ export async function setupWasm(): Promise<BackendInfo> {
   registerWasmSum();
   registerWasmWinograd();
   registerWasmSpaceToDepth();
+  registerWasmPointwise();
 
   const global = globalThis as { __dirname?: string };
   // Emscripten's loader, once inlined by `deno bundle` or `deno compile --bundle`, reads a

@@ -15,7 +15,7 @@ if (!library) {
 
 Deno.test({
   name:
-    "wasm products by the BLAS and by XNNPACK equal the CPU's (dense, every transpose; Winograd and im2col convolutions, conv1's and the stems' forward)",
+    "wasm products by the BLAS and by XNNPACK equal the CPU's (dense, every transpose; Winograd and im2col convolutions, conv1's and the stems' forward, 1×1 convolutions)",
   ignore: !library,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -38,6 +38,10 @@ Deno.test({
     const stem = uniformTensor([2, 32, 32, 1], random);
     const stemFilter = uniformTensor([7, 7, 1, 64], random);
     const stemBias = uniformTensor([64], random);
+    // 1×1 convolutions (NiN's, Inception's): products of the pixels by the filter.
+    const pointwiseX = uniformTensor([3, 6, 5, 24], random);
+    const pointwiseFilter = uniformTensor([1, 1, 24, 40], random);
+    const pointwiseDy = uniformTensor([3, 6, 5, 40], random);
     const same = { strides: 1, pad: "same", dataFormat: "NHWC", dilations: 1 };
     const kernels = () => [
       tf.matMul(a, b),
@@ -78,6 +82,22 @@ Deno.test({
           activation,
         })
       ),
+      tf.fused.conv2d({
+        x: pointwiseX as tf.Tensor4D,
+        filter: pointwiseFilter as tf.Tensor4D,
+        strides: 1,
+        pad: "valid",
+        bias: stemBias.slice(0, 40),
+        activation: "relu",
+      }),
+      tf.engine().runKernel("Conv2DBackpropInput", { dy: pointwiseDy, filter: pointwiseFilter }, {
+        ...same,
+        inputShape: pointwiseX.shape,
+      }) as tf.Tensor,
+      tf.engine().runKernel("Conv2DBackpropFilter", { x: pointwiseX, dy: pointwiseDy }, {
+        ...same,
+        filterShape: pointwiseFilter.shape,
+      }) as tf.Tensor,
       ...(["relu", "linear"] as const).map((activation) =>
         tf.fused.conv2d({
           x: stem as tf.Tensor4D,
