@@ -5,6 +5,7 @@ import { overrideKernel } from "../kernel_override.ts";
 import { imagesPerPatchChunk, patchRows } from "./layout/im2col.ts";
 import { transposeInto, turnedFilterInto } from "./layout/transpose.ts";
 import { padInto } from "./layout/pad.ts";
+import { blas } from "./blas.ts";
 import { stridedInputGradient } from "./strided_input_gradient.ts";
 import { pointwiseFilterGradient } from "./pointwise.ts";
 import { winogradFilterGradient, winogradScheme } from "./winograd/convolution.ts";
@@ -78,10 +79,13 @@ function batchAsChannelsFilterGradient(
 }
 
 /**
- * Fewest output channels for which the im2col product beats the
- * batch-as-channels convolution: XNNPACK's product is slow with few rows
- * (with LeNet's 6 and 16 output channels, im2col made the quick recipe's
- * epoch twice as long).
+ * Fewest output channels for which the im2col product on XNNPACK beats the
+ * batch-as-channels convolution: its product is slow with few rows (with
+ * LeNet's 6 and 16 output channels, im2col made the quick recipe's epoch
+ * twice as long). The BLAS has no such floor: with one, every filter
+ * gradient but Winograd's is an im2col product (VGG's first layer, 1 → 8
+ * channels at 224 × 224, 64 examples: 157 ms against 982; LeNet's first
+ * 5.0 ms against 15.5).
  */
 const IM2COL_MIN_OUT_CHANNELS = 64;
 
@@ -157,8 +161,9 @@ function im2colFilterGradient(
 
 /**
  * The filter gradient of a 2-D convolution on the wasm backend, which ships
- * without one: Winograd's algorithm for 3×3 and 5×5 "same" convolutions
- * (`wasm_winograd.ts`), otherwise an im2col product or, with few output
+ * without one: a product for 1×1 ones (`pointwise.ts`), Winograd's
+ * algorithm for 3×3 and 5×5 "same" ones (`winograd/convolution.ts`),
+ * otherwise an im2col product or, without a BLAS and with few output
  * channels, the batch-as-channels convolution.
  */
 function conv2DBackpropFilterWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
@@ -168,7 +173,7 @@ function conv2DBackpropFilterWasm({ inputs, backend, attrs }: KernelArgs): tf.Te
   if (pointwise) return pointwise;
   const scheme = winogradScheme(x.shape, filterShape, attrs);
   if (scheme !== undefined) return winogradFilterGradient(backend, { scheme, x, dy });
-  return filterShape[3] >= IM2COL_MIN_OUT_CHANNELS
+  return blas() !== undefined || filterShape[3] >= IM2COL_MIN_OUT_CHANNELS
     ? im2colFilterGradient(backend, { x, dy, attrs })
     : batchAsChannelsFilterGradient(backend, { x, dy, attrs });
 }

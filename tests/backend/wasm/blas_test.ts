@@ -42,6 +42,9 @@ Deno.test({
     const pointwiseX = uniformTensor([3, 6, 5, 24], random);
     const pointwiseFilter = uniformTensor([1, 1, 24, 40], random);
     const pointwiseDy = uniformTensor([3, 6, 5, 40], random);
+    // Few output channels (LeNet's conv2): im2col on the BLAS, batch-as-channels without.
+    const narrowX = uniformTensor([3, 14, 14, 6], random);
+    const narrowDy = uniformTensor([3, 10, 10, 16], random);
     const same = { strides: 1, pad: "same", dataFormat: "NHWC", dilations: 1 };
     const kernels = () => [
       tf.matMul(a, b),
@@ -93,6 +96,12 @@ Deno.test({
       tf.engine().runKernel("Conv2DBackpropInput", { dy: pointwiseDy, filter: pointwiseFilter }, {
         ...same,
         inputShape: pointwiseX.shape,
+      }) as tf.Tensor,
+      tf.engine().runKernel("Conv2DBackpropFilter", { x: narrowX, dy: narrowDy }, {
+        strides: 1,
+        pad: "valid",
+        dataFormat: "NHWC",
+        filterShape: [5, 5, 6, 16],
       }) as tf.Tensor,
       tf.engine().runKernel("Conv2DBackpropFilter", { x: pointwiseX, dy: pointwiseDy }, {
         ...same,
