@@ -110,7 +110,7 @@ type Pool = {
   x: [number, number, number, number];
   size: number | [number, number];
   stride: number;
-  pad: "same" | "valid";
+  pad: "same" | "valid" | number;
 };
 
 /**
@@ -122,6 +122,10 @@ const POOLS: Pool[] = [
   { x: [2, 28, 28, 6], size: 2, stride: 2, pad: "valid" },
   { x: [2, 9, 7, 5], size: 3, stride: 1, pad: "same" },
   { x: [2, 10, 11, 3], size: [2, 3], stride: 2, pad: "same" },
+  // Padded windows over channels in fours (Inception's, the stems' and GoogLeNet's pools).
+  { x: [2, 6, 6, 8], size: 3, stride: 1, pad: "same" },
+  { x: [2, 12, 12, 8], size: 3, stride: 2, pad: 1 },
+  { x: [2, 11, 12, 4], size: 3, stride: 2, pad: 1 },
 ];
 
 Deno.test({
