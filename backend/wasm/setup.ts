@@ -16,6 +16,7 @@ import { registerWasmMatMul } from "./matmul.ts";
 import { registerWasmMaxPoolGrad } from "./max_pool_gradient.ts";
 import { registerWasmSpaceToDepth } from "./layout/space_to_depth.ts";
 import { registerWasmPointwise } from "./pointwise.ts";
+import { registerWasmSplit } from "./split.ts";
 import { registerWasmSum } from "./sum.ts";
 import { registerWasmWinograd } from "./winograd/convolution.ts";
 
@@ -66,6 +67,7 @@ export async function setupWasm(): Promise<BackendInfo> {
   registerWasmWinograd();
   registerWasmSpaceToDepth();
   registerWasmPointwise();
+  registerWasmSplit();
 
   const global = globalThis as { __dirname?: string };
   // Emscripten's loader, once inlined by `deno bundle` or `deno compile --bundle`, reads a

@@ -204,3 +204,35 @@ Deno.test({
     await setupBackend("cpu");
   },
 });
+
+/** Splits along the channels (a concatenation's gradient), as sizes or a count, and along another axis. */
+const SPLITS: { shape: number[]; sizes: number | number[]; axis: number }[] = [
+  { shape: [4, 6, 6, 96], sizes: [64, 32], axis: 3 },
+  { shape: [2, 3, 5, 7], sizes: [2, -1, 3], axis: -1 },
+  { shape: [3, 4, 12], sizes: 3, axis: 2 },
+  { shape: [4, 6, 6, 8], sizes: [1, 3], axis: 0 },
+];
+
+Deno.test({
+  name: "wasm split along channels equals the CPU backend's",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    for (const { shape, sizes, axis } of SPLITS) {
+      await setupBackend("cpu");
+      const x = uniform(shape);
+      const expected = await Promise.all(tf.split(x, sizes, axis).map((part) => part.data()));
+      await setupBackend("wasm");
+      const actual = await Promise.all(tf.split(x, sizes, axis).map((part) => part.data()));
+      assert(actual.length === expected.length, `${actual.length} parts, not ${expected.length}`);
+      actual.forEach((values, i) =>
+        assert(
+          values.every((v, j) => v === expected[i][j]),
+          `[${shape}] split ${sizes} on ${axis}: part ${i} differs`,
+        )
+      );
+      x.dispose();
+    }
+    await setupBackend("cpu");
+  },
+});
