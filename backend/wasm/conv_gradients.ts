@@ -156,7 +156,7 @@ function im2colFilterGradient(
 /**
  * The filter gradient of a 2-D convolution on the wasm backend, which ships
  * without one: Winograd's algorithm for 3×3 and 5×5 "same" convolutions
- * (`wasm_winograd.ts`), otherwise an im2col product or, with few output
+ * (`winograd/convolution.ts`), otherwise an im2col product or, with few output
  * channels, the batch-as-channels convolution.
  */
 function conv2DBackpropFilterWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {

@@ -132,7 +132,7 @@ function transformInput(
 /**
  * The "same" convolution of `x` with `filter` by Winograd's `scheme`, plus
  * `bias` and a ReLU if asked. The input gradient is such a convolution too
- * (see `wasm_conv_grads.ts`).
+ * (see `../conv_gradients.ts`).
  */
 export function winogradConv2D(
   backend: tf.KernelBackend,

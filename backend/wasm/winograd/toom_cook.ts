@@ -6,7 +6,7 @@ import { heapEpilogue, type HeapPass, heapPass, passModule, usedColumns } from "
  * Toom–Cook method from α − 1 finite points and ∞ (α = m + r − 1), its
  * transforms two 1-D passes of a matrix each (down the tile, then across),
  * compiled to JavaScript with the channels innermost, and the per-tile ones
- * also to WebAssembly SIMD on the heap (`winograd_simd.ts`).
+ * also to WebAssembly SIMD on the heap (`simd_passes.ts`).
  *
  * @module
  */
@@ -106,7 +106,7 @@ function compilePass(matrix: number[][]): Pass {
   return new Function("ins", "inAt", "outs", "outAt", "count", body.join("\n")) as Pass;
 }
 
-/** A SIMD pass on the heap (see `winograd_simd.ts`) called as a {@link Pass} on heap views. */
+/** A SIMD pass on the heap (see `simd_passes.ts`) called as a {@link Pass} on heap views. */
 function viewPass(pass: HeapPass, matrix: number[][]): Pass {
   const used = usedColumns(matrix);
   const addresses = new Array(used.length + matrix.length + 1).fill(0);
