@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { convGradientInfo } from "../conv_info.ts";
 import { inputGradientByConvolution, inputGradientPads } from "../conv_input_gradient.ts";
-import { overrideKernel } from "../kernel_override.ts";
+import { once, overrideKernel } from "../kernel_override.ts";
 import { imagesPerPatchChunk, patchRows } from "./layout/im2col.ts";
 import { transposeInto, turnedFilterInto } from "./layout/transpose.ts";
 import { padInto } from "./layout/pad.ts";
@@ -169,23 +169,20 @@ function conv2DBackpropFilterWasm({ inputs, backend, attrs }: KernelArgs): tf.Te
     : batchAsChannelsFilterGradient(backend, { x, dy, attrs });
 }
 
-/** tfjs's own wasm input gradient (a plain loop), kept for strided convolutions. */
-let stridedInputGradient: tf.KernelFunc | undefined;
-
 /**
  * The input gradient of a stride-1 2-D convolution (NHWC) on the wasm
  * backend as the forward convolution run by XNNPACK (see
- * `inputGradientByConvolution`). tfjs's own kernel, a plain loop about ten
- * times slower, still serves strided convolutions.
+ * `inputGradientByConvolution`). tfjs's own kernel, `strided`, a plain
+ * loop about ten times slower, still serves strided convolutions.
  */
-function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
+function conv2DBackpropInputWasm(args: KernelArgs, strided: tf.KernelFunc): tf.TensorInfo {
   const { inputs, backend, attrs } = args;
   const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const pads = inputGradientPads(
     convGradientInfo(attrs.inputShape as number[], filter.shape, attrs),
   );
   if (pads === undefined) {
-    return stridedInputGradient!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    return strided(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
   const work = new WasmWorkspace(backend);
   const [height, width, inChannels, outChannels] = filter.shape;
@@ -201,15 +198,15 @@ function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
  * Completes the wasm backend for training convolutions: registers the filter
  * gradient it lacks and replaces its input gradient for stride 1 (once).
  */
-export function registerWasmConvGradients(): void {
-  if (stridedInputGradient !== undefined) return;
-  overrideKernel("Conv2DBackpropInput", "wasm", (original) => {
-    stridedInputGradient = original;
-    return conv2DBackpropInputWasm as unknown as tf.KernelFunc;
-  });
+export const registerWasmConvGradients: () => void = once(() => {
+  overrideKernel(
+    "Conv2DBackpropInput",
+    "wasm",
+    (original) => (args) => conv2DBackpropInputWasm(args as unknown as KernelArgs, original),
+  );
   tf.registerKernel({
     kernelName: "Conv2DBackpropFilter",
     backendName: "wasm",
     kernelFunc: conv2DBackpropFilterWasm as unknown as tf.KernelFunc,
   });
-}
+});
