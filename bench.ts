@@ -89,7 +89,7 @@ const FLAGS = {
     default: "/usr/bin/python3",
   }),
   "gpu-report": switchFlag({
-    help: "first time every WebGPU kernel of an AlexNet step, variant by variant",
+    help: "first time every WebGPU kernel of the model's step, variant by variant",
   }),
   repeats: integerFlag({ help: "with --gpu-report: timed runs per kernel", default: 5 }),
   "reference-side": integerFlag({
@@ -133,11 +133,12 @@ Usage: deno task bench [flags]`,
     const report = values["gpu-report"]
       ? await gpuReport({
         backend,
+        model,
         resize,
         // Kernel calls the size of the micro-batches a step would make on this device.
         batchSize: Math.min(
           batchSize,
-          microBatchLimit(buildModel("alexnet", { resize, seed: null }), backend.maxBindingBytes),
+          microBatchLimit(buildModel(model, { resize, seed: null }), backend.maxBindingBytes),
         ),
         repeats: values.repeats,
         splits: splitList(values.splits),

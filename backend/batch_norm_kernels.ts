@@ -15,6 +15,7 @@ import {
   normalizeInto,
 } from "./batch_norm_passes.ts";
 import { heapViews, type WasmHeap } from "./wasm/heap.ts";
+import { once } from "./kernel_override.ts";
 
 /** Kernel names: per-channel mean and variance; the normalisation; its gradients. */
 export const BATCH_NORM_MOMENTS = "FashionBatchNormMoments";
@@ -109,8 +110,7 @@ function backward(memory: Memory, inputs: Inputs, attrs: BatchNormAttrs): tf.Ten
 }
 
 /** Registers the three kernels on the cpu and wasm backends (once). */
-export function registerBatchNormKernels(): void {
-  if (tf.getKernel(BATCH_NORM_MOMENTS, "cpu") !== undefined) return;
+export const registerBatchNormKernels: () => void = once(() => {
   for (const [backendName, memoryOf] of [["cpu", cpuMemory], ["wasm", wasmMemory]] as const) {
     const kernel = (
       kernelName: string,
@@ -134,4 +134,4 @@ export function registerBatchNormKernels(): void {
     kernel(BATCH_NORM_FORWARD, forward);
     kernel(BATCH_NORM_BACKWARD, backward);
   }
-}
+});

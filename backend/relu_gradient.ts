@@ -8,16 +8,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { wasmReluGradient } from "./wasm/relu_gradient.ts";
 import { webgpuReluGradient } from "./webgpu/relu_gradient.ts";
+import { once } from "./kernel_override.ts";
 
 /** The kernel's name (tfjs has none of its own). */
 export const RELU_GRADIENT = "FashionReluGradient";
 
-let registered = false;
-
 /** Registers the ReLU-gradient kernel on the cpu, wasm and WebGPU backends (once). */
-export function registerReluGradient(): void {
-  if (registered) return;
-  registered = true;
+export const registerReluGradient: () => void = once(() => {
   tf.registerKernel({
     kernelName: RELU_GRADIENT,
     backendName: "cpu",
@@ -49,4 +46,4 @@ export function registerReluGradient(): void {
       },
     });
   }
-}
+});

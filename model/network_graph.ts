@@ -7,7 +7,7 @@ export interface GraphTensor {
 }
 
 /** One layer applied to its inputs. */
-interface GraphNode {
+export interface GraphNode {
   layer: tf.layers.Layer;
   inputs: GraphTensor[];
   output: GraphTensor;
@@ -111,6 +111,11 @@ export class NetworkGraph {
   isChain(): boolean {
     return this.nodes.every((node, i) => node.inputs.length === 1 && node.inputs[0].id === i) &&
       this.output?.id === this.nodes.length;
+  }
+
+  /** The layers applied, in order, with the tensors they read and write. */
+  get steps(): readonly GraphNode[] {
+    return this.nodes;
   }
 
   /** The layers, in the order they were applied. */

@@ -31,6 +31,8 @@ export interface Recipe {
 
 /** How to define a network, which input sides it takes, and how the book trains it. */
 export interface ModelSpec {
+  /** The network's name as the book writes it (in reports). */
+  title: string;
   recipe: Recipe;
   minResize: number;
   maxResize: number;
@@ -52,48 +54,57 @@ const ANY_SIDE = { minResize: 28, maxResize: 512 };
 /** The networks by name, in the order of the book's chapter. */
 export const MODELS: Record<ModelName, ModelSpec> = {
   lenet: {
+    title: "LeNet",
     recipe: { resize: 28, batchSize: 256, learningRate: 0.001 },
     ...NATIVE,
     define: ({ seed }) => defineLeNet({ seed, relu: false }),
   },
   "lenet-relu": {
+    title: "LeNet-ReLU",
     recipe: { resize: 28, batchSize: 128, learningRate: 0.001 },
     ...NATIVE,
     define: ({ seed }) => defineLeNet({ seed, relu: true }),
   },
   alexnet: {
+    title: "AlexNet",
     recipe: { resize: 224, batchSize: 128, learningRate: 0.001 },
     minResize: ALEXNET_MIN_RESIZE,
     maxResize: 1024,
     define: defineAlexNet,
   },
   vgg11: {
+    title: "VGG-11",
     recipe: { resize: 224, batchSize: 64, learningRate: 0.001 },
     minResize: VGG_MIN_RESIZE,
     maxResize: 1024,
     define: defineVgg11,
   },
   nin: {
+    title: "NiN",
     recipe: { resize: 224, batchSize: 128, learningRate: 0.002 },
     ...sidesWhere((side) => ninFeatureSide(side) >= 5 && ninFeatureSide(side) <= 9, 28, 1024),
     define: defineNin,
   },
   googlenet: {
+    title: "GoogLeNet",
     recipe: { resize: 96, batchSize: 128, learningRate: 0.001 },
     ...ANY_SIDE,
     define: defineGoogLeNet,
   },
   "lenet-bn": {
+    title: "LeNet with batch norm",
     recipe: { resize: 28, batchSize: 256, learningRate: 0.001 },
     ...NATIVE,
     define: defineLeNetBn,
   },
   resnet18: {
+    title: "ResNet-18",
     recipe: { resize: 96, batchSize: 256, learningRate: 0.001 },
     ...ANY_SIDE,
     define: defineResNet18,
   },
   densenet: {
+    title: "DenseNet",
     recipe: { resize: 96, batchSize: 256, learningRate: 0.001 },
     ...ANY_SIDE,
     define: defineDenseNet,

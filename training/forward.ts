@@ -116,7 +116,7 @@ function unpaddedMaxPool(layer: tf.layers.Layer): boolean {
 }
 
 /** The padding of every side of a ZeroPadding2D layer when all four are equal, else undefined. */
-function evenPadding(layer: tf.layers.Layer): number | undefined {
+export function evenPadding(layer: tf.layers.Layer): number | undefined {
   const { padding } = layer.getConfig() as { padding: [[number, number], [number, number]] };
   const sides = padding.flat();
   return sides.every((side) => side === sides[0]) ? sides[0] : undefined;

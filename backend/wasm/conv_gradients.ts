@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { convGradientInfo } from "../conv_info.ts";
 import { inputGradientByConvolution, inputGradientPads } from "../conv_input_gradient.ts";
-import { overrideKernel } from "../kernel_override.ts";
+import { once, overrideKernel } from "../kernel_override.ts";
 import { imagesPerPatchChunk, patchRows } from "./layout/im2col.ts";
 import { transposeInto, turnedFilterInto } from "./layout/transpose.ts";
 import { padInto } from "./layout/pad.ts";
@@ -206,8 +206,7 @@ function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
  * gradient it lacks and replaces its input gradient (once). 1×1 ones go to
  * the BLAS (`pointwise.ts`).
  */
-export function registerWasmConvGradients(): void {
-  if (tf.getKernel("Conv2DBackpropFilter", "wasm") !== undefined) return;
+export const registerWasmConvGradients: () => void = once(() => {
   overrideKernel(
     "Conv2DBackpropInput",
     "wasm",
@@ -218,4 +217,4 @@ export function registerWasmConvGradients(): void {
     backendName: "wasm",
     kernelFunc: conv2DBackpropFilterWasm as unknown as tf.KernelFunc,
   });
-}
+});

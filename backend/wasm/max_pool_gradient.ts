@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { overrideKernel } from "../kernel_override.ts";
+import { once, overrideKernel } from "../kernel_override.ts";
 import { heapFloats, type WasmHeap } from "./heap.ts";
 import { WasmWorkspace } from "./workspace.ts";
 import {
@@ -18,9 +18,6 @@ interface MaxPoolGradArgs {
   backend: tf.KernelBackend;
   attrs: tf.NamedAttrMap;
 }
-
-/** tfjs's own wasm kernel, kept for the cases this one does not cover. */
-let originalMaxPoolGrad: tf.KernelFunc | undefined;
 
 /** Locals of the SIMD kernel: its parameters (heap offsets, the byte count), then its own. */
 const [X, MAXIMUM, UPSTREAM, DX, BYTES, AT, X_AT, DX_AT] = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -121,9 +118,9 @@ type WindowKernel = (
  * pooling's output), as on tfjs's CPU backend. tfjs's wasm kernel takes
  * three times as long and sends the gradient of tied windows, common after a
  * ReLU, to other inputs than the CPU backend does. Other types than
- * float32 keep tfjs's kernel.
+ * float32 keep tfjs's kernel, `original`.
  */
-function maxPoolGradWasm(args: MaxPoolGradArgs): tf.TensorInfo {
+function maxPoolGradWasm(args: MaxPoolGradArgs, original: tf.KernelFunc): tf.TensorInfo {
   const { inputs: { dy, input, output }, backend, attrs } = args;
   const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as {
     filterSize: [number, number] | number;
@@ -132,7 +129,7 @@ function maxPoolGradWasm(args: MaxPoolGradArgs): tf.TensorInfo {
     dimRoundingMode?: "floor" | "round" | "ceil";
   };
   if (input.dtype !== "float32" || dy.dtype !== "float32") {
-    return originalMaxPoolGrad!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    return original(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
   const info = tf.backend_util.computePool2DInfo(
     input.shape as [number, number, number, number],
@@ -309,10 +306,10 @@ function cropInto(padded: Float32Array, target: Float32Array, place: Placement) 
 }
 
 /** Replaces the wasm backend's max-pool gradient with the one-pass kernel above (once). */
-export function registerWasmMaxPoolGrad(): void {
-  if (originalMaxPoolGrad !== undefined) return;
-  overrideKernel("MaxPoolGrad", "wasm", (original) => {
-    originalMaxPoolGrad = original;
-    return maxPoolGradWasm as unknown as tf.KernelFunc;
-  });
-}
+export const registerWasmMaxPoolGrad: () => void = once(() =>
+  overrideKernel(
+    "MaxPoolGrad",
+    "wasm",
+    (original) => (args) => maxPoolGradWasm(args as unknown as MaxPoolGradArgs, original),
+  )
+);

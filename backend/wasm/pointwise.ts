@@ -10,8 +10,8 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
-import { overrideKernel } from "../kernel_override.ts";
+import type * as tf from "@tensorflow/tfjs";
+import { once, overrideKernel } from "../kernel_override.ts";
 import { blas } from "./blas.ts";
 import { heapViews, type WasmHeap } from "./heap.ts";
 
@@ -98,15 +98,12 @@ export function pointwiseFilterGradient(
 }
 
 /** Routes the wasm backend's 1×1 stride-1 convolutions, fused or not, to the BLAS (once). */
-export function registerWasmPointwise(): void {
-  const marker = "fashionPointwise";
-  const current = tf.getKernel("Conv2D", "wasm") as { kernelFunc: { [marker]?: true } } | undefined;
-  if (current?.kernelFunc[marker]) return;
+export const registerWasmPointwise: () => void = once(() => {
   for (const kernelName of ["FusedConv2D", "Conv2D"]) {
-    overrideKernel(kernelName, "wasm", (next) => {
-      const routed = (args: ConvArgs) =>
-        pointwiseConv(args) ?? next(args as unknown as Parameters<tf.KernelFunc>[0]);
-      return Object.assign(routed, { [marker]: true as const }) as unknown as tf.KernelFunc;
-    });
+    overrideKernel(
+      kernelName,
+      "wasm",
+      (next) => (args) => pointwiseConv(args as unknown as ConvArgs) ?? next(args),
+    );
   }
-}
+});

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
-import { overrideKernel } from "../kernel_override.ts";
+import type * as tf from "@tensorflow/tfjs";
+import { once, overrideKernel } from "../kernel_override.ts";
 import { heapViews, type WasmHeap } from "./heap.ts";
 
 /** Runs shorter than this are copied element by element (cheaper than a `set` call). */
@@ -56,16 +56,11 @@ function splitChannels(heap: WasmHeap, x: tf.TensorInfo, sizes: number[]): tf.Te
 }
 
 /** Routes the wasm backend's splits along the last axis through {@link splitChannels} (once). */
-export function registerWasmSplit(): void {
-  const marker = "fashionSplit";
-  const current = tf.getKernel("SplitV", "wasm") as { kernelFunc: { [marker]?: true } } | undefined;
-  if (current?.kernelFunc[marker]) return;
-  overrideKernel("SplitV", "wasm", (next) => {
-    const routed = (args: SplitArgs) => {
-      const sizes = lastAxisSizes(args.inputs.x, args.attrs);
-      if (!sizes) return next(args as unknown as Parameters<tf.KernelFunc>[0]);
-      return splitChannels(args.backend as unknown as WasmHeap, args.inputs.x, sizes);
-    };
-    return Object.assign(routed, { [marker]: true as const }) as unknown as tf.KernelFunc;
+export const registerWasmSplit: () => void = once(() => {
+  overrideKernel("SplitV", "wasm", (next) => (args) => {
+    const { inputs, backend, attrs } = args as unknown as SplitArgs;
+    const sizes = lastAxisSizes(inputs.x, attrs);
+    if (!sizes) return next(args);
+    return splitChannels(backend as unknown as WasmHeap, inputs.x, sizes);
   });
-}
+});

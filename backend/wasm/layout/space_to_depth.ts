@@ -1,6 +1,6 @@
 import type * as tf from "@tensorflow/tfjs";
 import { convGradientInfo } from "../../conv_info.ts";
-import { overrideKernel } from "../../kernel_override.ts";
+import { once, overrideKernel } from "../../kernel_override.ts";
 import { blas } from "../blas.ts";
 import { WasmWorkspace } from "../workspace.ts";
 import { im2colConvolution } from "./im2col.ts";
@@ -11,9 +11,6 @@ interface FusedConvArgs {
   backend: tf.KernelBackend;
   attrs: tf.NamedAttrMap;
 }
-
-/** The fused convolution this one wraps (Winograd's, which hands the rest to XNNPACK). */
-let innerFusedConv2D: tf.KernelFunc | undefined;
 
 /** Most input channels after the rearrangement: beyond, XNNPACK is fast as it is. */
 const MAX_DEPTH = 16;
@@ -73,9 +70,11 @@ function paddedInput(
  * s×s block of pixels becomes one pixel of s²·C channels, and the filter,
  * zero-padded to a multiple of s, is rearranged alike (⌈r/s⌉² taps of s²·C
  * channels); AlexNet's first layer runs about 40% faster so, though it
- * computes 144 products per output instead of 121.
+ * computes 144 products per output instead of 121. Other convolutions go
+ * to `inner`, the fused convolution this one wraps (Winograd's, which hands
+ * the rest to XNNPACK).
  */
-function stridedFewChannelsConv(args: FusedConvArgs): tf.TensorInfo {
+function stridedFewChannelsConv(args: FusedConvArgs, inner: tf.KernelFunc): tf.TensorInfo {
   const { inputs: { x, filter, bias }, backend, attrs } = args;
   const info = fewChannelsGeometry(x, filter, attrs);
   const activation = attrs.activation ?? "linear";
@@ -109,7 +108,7 @@ function stridedFewChannelsConv(args: FusedConvArgs): tf.TensorInfo {
     return output;
   }
   if (!info || attrs.pad !== "valid" || !spaceToDepthFits(info)) {
-    return innerFusedConv2D!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    return inner(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
   const [batch, height, width, channels] = x.shape;
   const stride = info.strideHeight;
@@ -146,7 +145,7 @@ function stridedFewChannelsConv(args: FusedConvArgs): tf.TensorInfo {
       tapValues.set(filterValues.subarray(from, from + channels * outChannels), at);
     }
   }
-  const output = innerFusedConv2D!({
+  const output = inner({
     inputs: { x: blocks, filter: tapsFilter, ...(bias ? { bias } : {}) },
     backend,
     attrs: { ...attrs, strides: [1, 1], pad: "valid" },
@@ -160,10 +159,10 @@ function stridedFewChannelsConv(args: FusedConvArgs): tf.TensorInfo {
  * channels through {@link stridedFewChannelsConv}, once (after Winograd's
  * routing, which it wraps).
  */
-export function registerWasmSpaceToDepth(): void {
-  if (innerFusedConv2D !== undefined) return;
-  overrideKernel("FusedConv2D", "wasm", (original) => {
-    innerFusedConv2D = original;
-    return stridedFewChannelsConv as unknown as tf.KernelFunc;
-  });
-}
+export const registerWasmSpaceToDepth: () => void = once(() =>
+  overrideKernel(
+    "FusedConv2D",
+    "wasm",
+    (original) => (args) => stridedFewChannelsConv(args as unknown as FusedConvArgs, original),
+  )
+);
