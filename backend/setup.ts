@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { type AutoChoice, type AutoChoiceOptions, chooseBackend } from "./auto_choice.ts";
 import type { BackendInfo, BackendName } from "./backend_info.ts";
-import { registerBatchNormKernels } from "./batch_norm_kernels.ts";
+import { registerBatchNormKernels } from "./batch_norm/kernels.ts";
 import { registerDropoutMask } from "./dropout_mask.ts";
 import { registerReluGradient } from "./relu_gradient.ts";
 import { setupWasm } from "./wasm/setup.ts";

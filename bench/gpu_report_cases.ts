@@ -11,7 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUKernelOptions } from "../backend/webgpu/tuning/kernel_options.ts";
-import type { GraphNode, GraphTensor } from "../model/network_graph.ts";
+import type { GraphNode, GraphTensor } from "../model/graph/network_graph.ts";
 import { buildModel, defineModel, type ModelName } from "../model/registry.ts";
 import { evenPadding } from "../training/forward.ts";
 import { createOptimizer } from "../training/optimizer.ts";

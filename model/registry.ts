@@ -1,14 +1,14 @@
 import type * as tf from "@tensorflow/tfjs";
 import { SettingError } from "../errors.ts";
-import { ALEXNET_MIN_RESIZE, defineAlexNet } from "./alexnet.ts";
-import { defineDenseNet } from "./densenet.ts";
-import { defineGoogLeNet } from "./googlenet.ts";
-import { defineLeNet, defineLeNetBn } from "./lenet.ts";
-import type { NetworkGraph } from "./network_graph.ts";
+import { ALEXNET_MIN_RESIZE, defineAlexNet } from "./networks/alexnet.ts";
+import { defineDenseNet } from "./networks/densenet.ts";
+import { defineGoogLeNet } from "./networks/googlenet.ts";
+import { defineLeNet, defineLeNetBn } from "./networks/lenet.ts";
+import type { NetworkGraph } from "./graph/network_graph.ts";
 import type { NetworkOptions } from "./network_options.ts";
-import { defineNin, ninFeatureSide } from "./nin.ts";
-import { defineResNet18 } from "./resnet.ts";
-import { defineVgg11, VGG_MIN_RESIZE } from "./vgg.ts";
+import { defineNin, ninFeatureSide } from "./networks/nin.ts";
+import { defineResNet18 } from "./networks/resnet.ts";
+import { defineVgg11, VGG_MIN_RESIZE } from "./networks/vgg.ts";
 
 /** Names of the networks this toolkit builds. */
 export type ModelName =

@@ -1,7 +1,7 @@
-import type { ConvolutionLayer, NetworkSize } from "./network_graph.ts";
+import type { ConvolutionLayer, NetworkSize } from "./graph/network_graph.ts";
 import { defineModel, type ModelName } from "./registry.ts";
 
-export type { ConvolutionLayer, NetworkSize } from "./network_graph.ts";
+export type { ConvolutionLayer, NetworkSize } from "./graph/network_graph.ts";
 
 /** The size of network `name` at `resize`, from its layers' shapes alone. */
 export function networkSize(name: ModelName, resize: number): NetworkSize {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch reference for the LeNets of model/lenet.ts on Fashion-MNIST,
+"""PyTorch reference for the LeNets of model/networks/lenet.ts on Fashion-MNIST,
 layer for layer (PyTorch's default initialisation): the quick recipe's
 LeNet with ReLU and max pooling (`--model lenet-relu`, the default, batch
 128) and the book's sigmoid LeNet with average pooling and conv1 padded by
@@ -32,7 +32,7 @@ def read_idx(folder, name):
 
 
 def lenet_relu():
-    """LeNet with ReLU and max pooling, as model/lenet.ts builds it."""
+    """LeNet with ReLU and max pooling, as model/networks/lenet.ts builds it."""
     return nn.Sequential(
         nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2),
         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
@@ -40,7 +40,7 @@ def lenet_relu():
 
 
 def lenet_sigmoid():
-    """The book's LeNet: sigmoid and average pooling, as model/lenet.ts builds it."""
+    """The book's LeNet: sigmoid and average pooling, as model/networks/lenet.ts builds it."""
     return nn.Sequential(
         nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2, 2),
         nn.Conv2d(6, 16, 5), nn.Sigmoid(), nn.AvgPool2d(2, 2), nn.Flatten(),

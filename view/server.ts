@@ -14,7 +14,7 @@ import pageHtml from "./page/index.html" with { type: "text" };
 import pageScript from "./page/page.js" with { type: "text" };
 import pageStyle from "./page/page.css" with { type: "text" };
 import applyEventScript from "./page/apply_event.js" with { type: "text" };
-import paddedMaxPoolScript from "../model/padded_max_pool.js" with { type: "text" };
+import paddedMaxPoolScript from "../model/graph/padded_max_pool.js" with { type: "text" };
 import { IMAGE_SIZE, type Split } from "../data/load.ts";
 import { CHECKPOINT_DIR } from "../run_folder/checkpoint.ts";
 import type { ViewFeed } from "./feed.ts";

@@ -38,7 +38,7 @@ Deno.test("bad flags: one line naming the flag, exit 2", async () => {
   await expectInputError(
     "train",
     ["--model", "vgg"],
-    "--model vgg: must be one of alexnet, lenet, lenet-relu",
+    "--model vgg: must be one of lenet, lenet-relu, alexnet, vgg11, nin, googlenet, lenet-bn, resnet18, densenet",
   );
   await expectInputError("train", ["--epochs", "1.5"], "--epochs 1.5: must be an integer ≥ 1");
   await expectInputError(

@@ -10,7 +10,7 @@ import { taskArgs } from "../support/cli.ts";
 import { writeTinyDataset } from "../support/test_data.ts";
 import { datasetFileNames, DATASETS } from "../../data/datasets.ts";
 
-const CHILD = new URL("../support/open_dataset_child.ts", import.meta.url).pathname;
+const CHILD = new URL("../support/reliability/open_dataset_child.ts", import.meta.url).pathname;
 const FILES = datasetFileNames(DATASETS.mnist);
 /** Each answer waits this long: the second process starts well within the first's download. */
 const DELAY_MS = 400;

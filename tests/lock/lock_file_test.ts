@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { LockHeldError, type LockHolder, takeLock } from "../../lock/lock_file.ts";
 
-const HOLDER = new URL("../support/lock_holder.ts", import.meta.url).pathname;
+const HOLDER = new URL("../support/reliability/lock_holder.ts", import.meta.url).pathname;
 
 function holderProcess(args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {

@@ -8,8 +8,8 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { meaningfulLines, runTask, taskCommand } from "../support/cli.ts";
-import { snapshot } from "../support/folder_snapshot.ts";
-import { fillDisk, smallDisk, unmount } from "../support/small_disk.ts";
+import { snapshot } from "../support/reliability/folder_snapshot.ts";
+import { fillDisk, smallDisk, unmount } from "../support/reliability/small_disk.ts";
 import { hasRealData } from "../support/test_data.ts";
 import { InputError } from "../../errors.ts";
 import { exists } from "../../run_folder/atomic.ts";

@@ -9,8 +9,8 @@ import { createOptimizer } from "../../training/optimizer.ts";
 import { autoBackend } from "../support/backends.ts";
 import { meaningfulLines, runTask, taskCommand } from "../support/cli.ts";
 import { realDataOptions, realDataset, tinyRun } from "../support/run_folders.ts";
-import { smallDisk, unmount } from "../support/small_disk.ts";
-import { snapshot } from "../support/folder_snapshot.ts";
+import { smallDisk, unmount } from "../support/reliability/small_disk.ts";
+import { snapshot } from "../support/reliability/folder_snapshot.ts";
 
 const dataset = realDataset;
 const options = realDataOptions;

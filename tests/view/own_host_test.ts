@@ -5,7 +5,7 @@
  * written on a TCP connection (fetch does not let a page forge `Host`).
  */
 import { assert, assertEquals } from "../support/assert.ts";
-import { rawRequest } from "../support/raw_http.ts";
+import { rawRequest } from "../support/reliability/raw_http.ts";
 import { isOwnHost } from "../../view/own_host.ts";
 import { ViewFeed } from "../../view/feed.ts";
 import { serveView, type ViewServer } from "../../view/server.ts";

@@ -7,7 +7,7 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { runTask, taskCommand } from "../support/cli.ts";
 import { hasRealData } from "../support/test_data.ts";
-import { rawRequest } from "../support/raw_http.ts";
+import { rawRequest } from "../support/reliability/raw_http.ts";
 
 /** The first line of the spawned command's stdout that matches `pattern`, and the rest unread. */
 async function firstMatch(stream: ReadableStream<Uint8Array>, pattern: RegExp) {

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { RELU_GRADIENT } from "../../backend/relu_gradient.ts";
-import type { Activation } from "../../model/network_builder.ts";
+import type { Activation } from "../../model/graph/network_builder.ts";
 
-export type { Activation } from "../../model/network_builder.ts";
+export type { Activation } from "../../model/graph/network_builder.ts";
 
 /** `activation(x)`. */
 export function activate<T extends tf.Tensor>(x: T, activation: Activation): T {

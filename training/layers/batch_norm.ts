@@ -4,7 +4,7 @@ import {
   BATCH_NORM_FORWARD,
   BATCH_NORM_MOMENTS,
   type BatchNormAttrs,
-} from "../../backend/batch_norm_kernels.ts";
+} from "../../backend/batch_norm/kernels.ts";
 import { activate, type Activation, activationGradient } from "./activation.ts";
 
 /** What one batch norm saw of one micro-batch: per channel, the mean and the biased variance. */
@@ -92,7 +92,7 @@ function normalizeGradients(
  * activation when one is fused. The gradient keeps only the input and the
  * per-channel statistics and recomputes the rest: the output's own memory
  * is not held for the backward pass. On the cpu and wasm backends each
- * direction is a pass or two over memory (see `batch_norm_passes.ts`).
+ * direction is a pass or two over memory (see `backend/batch_norm/passes.ts`).
  * `record` receives the batch's moments (kept tensors, the receiver's to
  * dispose), from which the running statistics are updated.
  */

@@ -127,7 +127,7 @@ function transformInput(
 /**
  * The "same" convolution of `x` with `filter` by Winograd's `scheme`, plus
  * `bias` and a ReLU if asked. The input gradient is such a convolution too
- * (see `../conv_gradients.ts`).
+ * (see `../convolution/gradients.ts`).
  */
 export function winogradConv2D(
   backend: tf.KernelBackend,

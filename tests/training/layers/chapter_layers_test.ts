@@ -13,7 +13,7 @@ import { seededRandom } from "../../../data/random.ts";
 import { setupBackend } from "../../../backend/setup.ts";
 import { type Activation, activationLayer } from "../../../training/layers/activation.ts";
 import { batchNormTraining, type Moments } from "../../../training/layers/batch_norm.ts";
-import { paddedMaxPooling2d } from "../../../model/padded_max_pool.ts";
+import { paddedMaxPooling2d } from "../../../model/graph/padded_max_pool.ts";
 
 /** Σ f(inputs) · dy, its value and its gradients with respect to every input, as arrays. */
 async function valueAndGradients(

@@ -1,7 +1,7 @@
-import { batchNormStem, residual } from "./blocks.ts";
-import type { NetworkGraph } from "./network_graph.ts";
-import { NetworkBuilder } from "./network_builder.ts";
-import type { NetworkOptions } from "./network_options.ts";
+import { batchNormStem, residual } from "../graph/blocks.ts";
+import type { NetworkGraph } from "../graph/network_graph.ts";
+import { NetworkBuilder } from "../graph/network_builder.ts";
+import type { NetworkOptions } from "../network_options.ts";
 
 /** Channels of the four stages. */
 const STAGES = [64, 128, 256, 512];

@@ -4,16 +4,16 @@
  * pixels [pixels, in] by the filter [in, out], by the machine's BLAS, where
  * XNNPACK runs them in 128-bit WebAssembly SIMD at about a third of its
  * rate. The forward convolution (bias and ReLU in one pass after the
- * product), the input gradient (which `conv_gradients.ts` runs as the
+ * product), the input gradient (which `gradients.ts` runs as the
  * forward `Conv2D` of dy by the turned filter) and the filter gradient
  * (xᵀ·dy, see {@link pointwiseFilterGradient}) take this route.
  *
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { once, overrideKernel } from "../kernel_override.ts";
-import { blas } from "./blas.ts";
-import { heapViews, type WasmHeap } from "./heap.ts";
+import { once, overrideKernel } from "../../kernel_override.ts";
+import { blas } from "../blas.ts";
+import { heapViews, type WasmHeap } from "../heap.ts";
 
 interface ConvArgs {
   inputs: { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo };

@@ -4,7 +4,7 @@
  *
  *     open_dataset_child.ts BASE_URL MD5_JSON
  */
-import { openDataset } from "../../data/source.ts";
+import { openDataset } from "../../../data/source.ts";
 
 const [baseUrl, md5] = Deno.args;
 const dataset = await openDataset({

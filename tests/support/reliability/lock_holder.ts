@@ -5,7 +5,7 @@
  *     lock_holder.ts exit PATH        takes the lock, prints "held", ends with Deno.exit(0)
  *     lock_holder.ts count PATH N     N times: waits for the lock, adds 1 to PATH.count, lets go
  */
-import { takeLock } from "../../lock/lock_file.ts";
+import { takeLock } from "../../../lock/lock_file.ts";
 
 const [mode, path, times] = Deno.args;
 

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import { SettingError } from "../errors.ts";
-import { torchDefaultInit } from "./init.ts";
-import { NetworkGraph } from "./network_graph.ts";
-import type { NetworkOptions } from "./network_options.ts";
+import { SettingError } from "../../errors.ts";
+import { torchDefaultInit } from "../graph/init.ts";
+import { NetworkGraph } from "../graph/network_graph.ts";
+import type { NetworkOptions } from "../network_options.ts";
 
 /** Smallest input side that survives AlexNet's three poolings. */
 export const ALEXNET_MIN_RESIZE = 67;

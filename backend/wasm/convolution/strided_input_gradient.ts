@@ -9,10 +9,10 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { blas } from "./blas.ts";
-import { addPatchRows, imagesPerPatchChunk, type PatchLayout } from "./layout/im2col.ts";
-import { transposeInto } from "./layout/transpose.ts";
-import { WasmWorkspace } from "./workspace.ts";
+import { blas } from "../blas.ts";
+import { addPatchRows, imagesPerPatchChunk, type PatchLayout } from "../layout/im2col.ts";
+import { transposeInto } from "../layout/transpose.ts";
+import { WasmWorkspace } from "../workspace.ts";
 
 /**
  * dx for dy [batch, outHeight, outWidth, out] and `filter` [kh, kw, in,

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import { torchDefaultInit } from "./init.ts";
-import { type GraphTensor, NetworkGraph } from "./network_graph.ts";
-import { NetworkBuilder } from "./network_builder.ts";
-import type { NetworkOptions } from "./network_options.ts";
+import { torchDefaultInit } from "../graph/init.ts";
+import { type GraphTensor, NetworkGraph } from "../graph/network_graph.ts";
+import { NetworkBuilder } from "../graph/network_builder.ts";
+import type { NetworkOptions } from "../network_options.ts";
 
 /** Options of {@link buildLeNet}. */
 export interface LeNetOptions {

@@ -1,7 +1,7 @@
-import { inception, type InceptionChannels } from "./blocks.ts";
-import type { GraphTensor, NetworkGraph } from "./network_graph.ts";
-import { NetworkBuilder } from "./network_builder.ts";
-import type { NetworkOptions } from "./network_options.ts";
+import { inception, type InceptionChannels } from "../graph/blocks.ts";
+import type { GraphTensor, NetworkGraph } from "../graph/network_graph.ts";
+import { NetworkBuilder } from "../graph/network_builder.ts";
+import type { NetworkOptions } from "../network_options.ts";
 
 /** The Inception blocks of stages 3, 4 and 5, with the book's channels. */
 const STAGES: [string, InceptionChannels][][] = [

@@ -1,6 +1,6 @@
-import type { NetworkGraph } from "./network_graph.ts";
-import { NetworkBuilder } from "./network_builder.ts";
-import type { NetworkOptions } from "./network_options.ts";
+import type { NetworkGraph } from "../graph/network_graph.ts";
+import { NetworkBuilder } from "../graph/network_builder.ts";
+import type { NetworkOptions } from "../network_options.ts";
 
 /** VGG-11's blocks: convolutions per block and their channels, the book's divided by 8. */
 const BLOCKS: [number, number][] = [[1, 8], [1, 16], [2, 32], [2, 64], [2, 64]];

@@ -1,7 +1,7 @@
-import { batchNormStem, denseBlock, transition } from "./blocks.ts";
-import type { NetworkGraph } from "./network_graph.ts";
-import { NetworkBuilder } from "./network_builder.ts";
-import type { NetworkOptions } from "./network_options.ts";
+import { batchNormStem, denseBlock, transition } from "../graph/blocks.ts";
+import type { NetworkGraph } from "../graph/network_graph.ts";
+import { NetworkBuilder } from "../graph/network_builder.ts";
+import type { NetworkOptions } from "../network_options.ts";
 
 /** Dense blocks, convolutions per block and channels each adds. */
 const BLOCKS = 4;

@@ -1,15 +1,15 @@
 import * as tf from "@tensorflow/tfjs";
-import { convGradientInfo } from "../conv_info.ts";
-import { inputGradientByConvolution, inputGradientPads } from "../conv_input_gradient.ts";
-import { once, overrideKernel } from "../kernel_override.ts";
-import { imagesPerPatchChunk, patchRows } from "./layout/im2col.ts";
-import { transposeInto, turnedFilterInto } from "./layout/transpose.ts";
-import { padInto } from "./layout/pad.ts";
-import { blas } from "./blas.ts";
+import { convGradientInfo } from "../../conv_info.ts";
+import { inputGradientByConvolution, inputGradientPads } from "../../conv_input_gradient.ts";
+import { once, overrideKernel } from "../../kernel_override.ts";
+import { imagesPerPatchChunk, patchRows } from "../layout/im2col.ts";
+import { transposeInto, turnedFilterInto } from "../layout/transpose.ts";
+import { padInto } from "../layout/pad.ts";
+import { blas } from "../blas.ts";
 import { stridedInputGradient } from "./strided_input_gradient.ts";
 import { pointwiseFilterGradient } from "./pointwise.ts";
-import { winogradFilterGradient, winogradScheme } from "./winograd/convolution.ts";
-import { WasmWorkspace } from "./workspace.ts";
+import { winogradFilterGradient, winogradScheme } from "../winograd/convolution.ts";
+import { WasmWorkspace } from "../workspace.ts";
 
 interface KernelArgs {
   inputs: tf.NamedTensorInfoMap;

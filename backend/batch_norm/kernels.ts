@@ -1,6 +1,6 @@
 /**
  * Batch normalisation's training kernels (statistics, normalisation,
- * gradients: see `batch_norm_passes.ts`) on the cpu and wasm backends,
+ * gradients: see `passes.ts`) on the cpu and wasm backends,
  * which run them as passes over each tensor's memory. WebGPU has none:
  * there `training/layers/batch_norm.ts` composes tfjs's operations.
  *
@@ -13,9 +13,9 @@ import {
   type NormActivation,
   normalizeGradients,
   normalizeInto,
-} from "./batch_norm_passes.ts";
-import { heapViews, type WasmHeap } from "./wasm/heap.ts";
-import { once } from "./kernel_override.ts";
+} from "./passes.ts";
+import { heapViews, type WasmHeap } from "../wasm/heap.ts";
+import { once } from "../kernel_override.ts";
 
 /** Kernel names: per-channel mean and variance; the normalisation; its gradients. */
 export const BATCH_NORM_MOMENTS = "FashionBatchNormMoments";

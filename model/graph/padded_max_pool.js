@@ -1,5 +1,5 @@
 // A max-pool that pads every side with −∞, as PyTorch's `MaxPool2d(padding=p)`; tfjs has no such
-// layer. The same code defines it in Deno (model/padded_max_pool.ts) and in the training page
+// layer. The same code defines it in Deno (model/graph/padded_max_pool.ts) and in the training page
 // (view/page/page.js), so that a checkpoint holding it loads in both.
 
 /**

@@ -1,6 +1,6 @@
-import type { GraphTensor, NetworkGraph } from "./network_graph.ts";
-import { NetworkBuilder } from "./network_builder.ts";
-import type { NetworkOptions } from "./network_options.ts";
+import type { GraphTensor, NetworkGraph } from "../graph/network_graph.ts";
+import { NetworkBuilder } from "../graph/network_builder.ts";
+import type { NetworkOptions } from "../network_options.ts";
 
 /** Side of NiN's last feature map for an input of side `resize` (5 at 224). */
 export function ninFeatureSide(resize: number): number {
