@@ -103,9 +103,20 @@ function plainConv(layer: tf.layers.Layer) {
     : undefined;
 }
 
-/** Whether a layer's output is a ReLU's (so never negative). */
-function rectified(layer: tf.layers.Layer | undefined): boolean {
-  return (layer?.getConfig() as { activation?: string } | undefined)?.activation === "relu";
+/** Layers whose output is never negative when their inputs are not. */
+const SIGN_KEEPING = ["Concatenate", "MaxPooling2D", "ZeroPadding2D", "Dropout"];
+
+/**
+ * Whether tensor `id` of `graph` can hold no negative value: a ReLU's
+ * output, or a concatenation, pool or padding of such.
+ */
+function rectified(graph: ModelGraph, id: number): boolean {
+  const step = graph.producers.get(id);
+  if (!step) return false;
+  const { activation } = step.layer.getConfig() as { activation?: string };
+  if (activation === "relu") return true;
+  return SIGN_KEEPING.includes(step.layer.getClassName()) &&
+    step.inputs.every((input) => rectified(graph, input));
 }
 
 /** Whether a max-pool layer pads nothing (the zero padding before it does). */
@@ -273,7 +284,7 @@ class GraphPass {
     const sides = evenPadding(step.layer);
     const convolves = reader && plainConv(reader.layer)?.pad === "valid";
     const pools = reader && unpaddedMaxPool(reader.layer) &&
-      rectified(this.graph.producers.get(step.inputs[0])?.layer);
+      rectified(this.graph, step.inputs[0]);
     if (!(convolves || pools) || sides === undefined) return step.layer.apply(x) as tf.Tensor;
     this.padding.set(step.output, sides);
     return x;
