@@ -36,6 +36,8 @@ export interface ModelSpec {
   recipe: Recipe;
   minResize: number;
   maxResize: number;
+  /** Why the sides stop where they do, for messages (default: the feature map vanishes). */
+  limits?: string;
   /** The network's graph, its layers not yet built (no weights allocated). */
   define(options: NetworkOptions): NetworkGraph;
 }
@@ -49,7 +51,11 @@ function sidesWhere(fits: (side: number) => boolean, min: number, max: number) {
 /** The book's 28×28 images as they are. */
 const NATIVE = { minResize: 28, maxResize: 28 };
 /** Networks whose every layer pads or shrinks gently: any side from the images' own. */
-const ANY_SIDE = { minResize: 28, maxResize: 512 };
+const ANY_SIDE = {
+  minResize: 28,
+  maxResize: 512,
+  limits: "from the images' own 28×28 to 512×512",
+};
 
 /** The networks by name, in the order of the book's chapter. */
 export const MODELS: Record<ModelName, ModelSpec> = {
@@ -83,6 +89,7 @@ export const MODELS: Record<ModelName, ModelSpec> = {
     title: "NiN",
     recipe: { resize: 224, batchSize: 128, learningRate: 0.002 },
     ...sidesWhere((side) => ninFeatureSide(side) >= 5 && ninFeatureSide(side) <= 9, 28, 1024),
+    limits: "its last 5×5 average pool must leave one value per class",
     define: defineNin,
   },
   googlenet: {
@@ -116,13 +123,13 @@ export const MODEL_NAMES = Object.keys(MODELS) as ModelName[];
 
 /** Throws a `SettingError` on `resize` when the network cannot take inputs of that side. */
 export function checkResize(name: ModelName, resize: number): void {
-  const { minResize, maxResize } = MODELS[name];
+  const { minResize, maxResize, limits = "its feature map vanishes below that" } = MODELS[name];
   const reason = minResize === maxResize && resize !== minResize
     ? `${name} takes the ${minResize}×${minResize} images as they are`
     : resize < minResize
-    ? `${name} needs inputs of at least ${minResize}×${minResize} (its feature map vanishes below that)`
+    ? `${name} needs inputs of at least ${minResize}×${minResize} (${limits})`
     : resize > maxResize
-    ? `${name} takes inputs of at most ${maxResize}×${maxResize}`
+    ? `${name} takes inputs of at most ${maxResize}×${maxResize} (${limits})`
     : !Number.isInteger(resize)
     ? "must be an integer"
     : undefined;

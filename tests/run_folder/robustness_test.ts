@@ -44,6 +44,8 @@ Deno.test({
       [(s) => s.config.resize = "28", /config\.resize is "28", must be an integer/],
       [(s) => s.config.model = "vgg", /config\.model is "vgg", must be one of/],
       [(s) => s.config.model = "lenet", /model\.json: modelTopology is not lenet at 28×28/],
+      // A batch-norm network's state over a LeNet-ReLU's checkpoint.
+      [(s) => s.config.model = "lenet-bn", /model\.json: modelTopology is not lenet-bn at 28×28/],
       [(s) => delete s.history, /history must be a list/],
       [(s) => s.history = [], /history has 0 epochs, but epoch is 1/],
       [(s) => s.partial.lossSum = null, /partial\.lossSum is null, must be a finite number/],
