@@ -133,7 +133,7 @@ export function evenPadding(layer: tf.layers.Layer): number | undefined {
   return sides.every((side) => side === sides[0]) ? sides[0] : undefined;
 }
 
-/** The moving-average layer's config values the training op needs. */
+/** A batch norm layer's ε, which the training op needs. */
 function batchNormConfig(layer: tf.layers.Layer): { epsilon: number } {
   return { epsilon: (layer.getConfig() as { epsilon: number }).epsilon };
 }

@@ -6,7 +6,7 @@ import wasmSimdBinary from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm
 import type { BackendInfo } from "../backend_info.ts";
 import { registerBatchNormKernels } from "../batch_norm/kernels.ts";
 import { registerDropoutMask } from "../dropout_mask.ts";
-import { registerReluGradient } from "../relu_gradient.ts";
+import { registerActivationGradient } from "../activation_gradient.ts";
 import { adviseHugePages } from "../huge_pages.ts";
 import { blas } from "./blas.ts";
 import { registerWasmConvGradients } from "./convolution/gradients.ts";
@@ -57,7 +57,7 @@ export async function setupWasm(): Promise<BackendInfo> {
     );
   }
   registerDropoutMask();
-  registerReluGradient();
+  registerActivationGradient();
   registerBatchNormKernels();
   registerWasmConvGradients();
   registerWasmIdentity();

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { RELU_GRADIENT } from "../../backend/relu_gradient.ts";
+import { ACTIVATION_GRADIENT } from "../../backend/activation_gradient.ts";
 import type { Activation } from "../../model/graph/network_builder.ts";
 
 export type { Activation } from "../../model/graph/network_builder.ts";
@@ -13,13 +13,12 @@ export function activate<T extends tf.Tensor>(x: T, activation: Activation): T {
 
 /**
  * The gradient before the activation, from dy and the activation's output
- * y (what the fused ops keep): dy where y > 0 for ReLU (one kernel),
+ * y (what the fused ops keep), in one kernel: dy where y > 0 for ReLU,
  * dy·y·(1 − y) for the sigmoid.
  */
 export function activationGradient<T extends tf.Tensor>(dy: T, y: T, activation: Activation): T {
-  if (activation === "relu") return tf.engine().runKernel(RELU_GRADIENT, { dy, y }) as T;
-  if (activation === "sigmoid") return tf.tidy(() => dy.mul(y.mul(tf.scalar(1).sub(y))) as T);
-  return dy;
+  if (activation === "linear") return dy;
+  return tf.engine().runKernel(ACTIVATION_GRADIENT, { dy, y }, { activation }) as T;
 }
 
 /**
