@@ -1,5 +1,4 @@
 import type * as tf from "@tensorflow/tfjs";
-import type { GradientActivation } from "../activation_gradient.ts";
 import { heapViews, type WasmHeap } from "./heap.ts";
 import {
   addressOf,
@@ -10,6 +9,9 @@ import {
   op,
   vectorLoop,
 } from "./simd_module.ts";
+
+/** The activations whose gradient this kernel computes. */
+type GradientActivation = "relu" | "sigmoid";
 
 /** Locals of the SIMD kernels: their parameters (heap offsets, the byte count), then the loop's offset. */
 const [DY, Y, OUT, BYTES, AT] = [0, 1, 2, 3, 4];

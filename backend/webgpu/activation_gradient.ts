@@ -1,6 +1,8 @@
 import type * as tf from "@tensorflow/tfjs";
-import type { GradientActivation } from "../activation_gradient.ts";
 import { ElementwiseProgram, type WebGPURunner } from "./program.ts";
+
+/** The activations whose gradient this kernel computes. */
+type GradientActivation = "relu" | "sigmoid";
 
 /** Each activation's gradient of one element, in WGSL. */
 const ELEMENT: Record<GradientActivation, string> = {

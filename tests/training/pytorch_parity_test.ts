@@ -51,7 +51,7 @@ interface Reference {
   };
 }
 
-const FIXTURES = new URL("../fixtures", import.meta.url);
+const FIXTURES = new URL("../fixtures/", import.meta.url);
 const reference: Reference = JSON.parse(
   await Deno.readTextFile(new URL("parity_reference.json", FIXTURES)),
 );
