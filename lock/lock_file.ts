@@ -63,7 +63,7 @@ export async function takeLock(path: string, options: TakeLockOptions = {}): Pro
     const file = await Deno.open(path, { read: true, write: true, create: true });
     try {
       if (!(await file.tryLock(true))) {
-        const holder = await readHolder(file);
+        const holder = await readSettledHolder(file);
         if (!options.onWait) throw new LockHeldError(path, holder);
         options.onWait(holder);
         await file.lock(true);
@@ -131,6 +131,23 @@ async function isStillAt(file: Deno.FsFile, path: string): Promise<boolean> {
 
 function isSameFile(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
   return a.ino === b.ino && a.dev === b.dev;
+}
+
+/** How long a holder that took the lock a moment ago is given to write its name. */
+const NAMING_TRIES = 10;
+const NAMING_PAUSE_MS = 20;
+
+/**
+ * The holder the locked file names. A holder writes its name just after it
+ * takes the lock, so an empty file is read again for a moment before the
+ * holder is called unnamed.
+ */
+async function readSettledHolder(file: Deno.FsFile): Promise<LockHolder | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    const holder = await readHolder(file);
+    if (holder || attempt === NAMING_TRIES) return holder;
+    await new Promise((resolve) => setTimeout(resolve, NAMING_PAUSE_MS));
+  }
 }
 
 async function readHolder(file: Deno.FsFile): Promise<LockHolder | undefined> {

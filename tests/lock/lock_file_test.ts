@@ -82,6 +82,19 @@ Deno.test("another process holds it; killed with SIGKILL, its lock is taken over
   });
 });
 
+Deno.test("a holder that has not yet named itself is read again until it has", async () => {
+  await withFolder(async (dir) => {
+    const path = join(dir, "x.lock");
+    const child = holderProcess(["late", path]);
+    await untilHeld(child);
+    const error = await assertRejects(() => takeLock(path), LockHeldError);
+    assertEquals(error.holder?.pid, child.pid);
+    child.kill("SIGKILL");
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+  });
+});
+
 Deno.test("Deno.exit releases the lock: no file is left", async () => {
   await withFolder(async (dir) => {
     const path = join(dir, "x.lock");

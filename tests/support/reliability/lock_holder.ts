@@ -4,6 +4,8 @@
  *     lock_holder.ts hold PATH        takes the lock, prints "held", waits to be killed
  *     lock_holder.ts exit PATH        takes the lock, prints "held", ends with Deno.exit(0)
  *     lock_holder.ts count PATH N     N times: waits for the lock, adds 1 to PATH.count, lets go
+ *     lock_holder.ts late PATH        locks PATH's file, prints "held", names itself 100 ms
+ *                                     later (as a holder caught between the two steps), holds
  */
 import { takeLock } from "../../../lock/lock_file.ts";
 
@@ -19,6 +21,14 @@ if (mode === "count") {
     await Deno.writeTextFile(counter, String(value + 1));
     lock.release();
   }
+} else if (mode === "late") {
+  const file = await Deno.open(path, { write: true, create: true });
+  await file.lock(true);
+  console.log("held");
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const holder = { pid: Deno.pid, since: new Date().toISOString() };
+  await file.write(new TextEncoder().encode(JSON.stringify(holder) + "\n"));
+  setInterval(() => {}, 60_000);
 } else {
   await takeLock(path);
   console.log("held");
