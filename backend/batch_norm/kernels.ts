@@ -16,6 +16,7 @@ import {
 } from "./passes.ts";
 import { heapViews, type WasmHeap } from "../wasm/heap.ts";
 import { once } from "../kernel_override.ts";
+import { simdPasses } from "./simd.ts";
 
 /** Kernel names: per-channel mean and variance; the normalisation; its gradients. */
 export const BATCH_NORM_MOMENTS = "FashionBatchNormMoments";
@@ -109,6 +110,41 @@ function backward(memory: Memory, inputs: Inputs, attrs: BatchNormAttrs): tf.Ten
   return [dx, dGamma, dBeta];
 }
 
+/** The kernels' work by the SIMD passes on the wasm backend, where they apply. */
+const SIMD: Record<
+  string,
+  (backend: tf.KernelBackend, inputs: Inputs, attrs: BatchNormAttrs) => tf.TensorInfo[] | undefined
+> = {
+  [BATCH_NORM_MOMENTS]: (backend, { x }) => {
+    const channels = channelsOf(x);
+    const passes = simdPasses(backend, channels, "linear");
+    if (!passes) return undefined;
+    const heap = backend as unknown as WasmHeap;
+    const [mean, variance] = [0, 1].map(() => heap.makeOutput([channels], "float32"));
+    passes.moments(x, mean, variance);
+    return [mean, variance];
+  },
+  [BATCH_NORM_FORWARD]: (backend, inputs, attrs) => {
+    const passes = simdPasses(backend, channelsOf(inputs.x), attrs.activation);
+    if (!passes) return undefined;
+    const y = (backend as unknown as WasmHeap).makeOutput(inputs.x.shape, "float32");
+    const { x, mean, inverseDeviation, gamma, beta } = inputs;
+    passes.normalize({ x, y, mean, inverseDeviation, gamma, beta });
+    return [y];
+  },
+  [BATCH_NORM_BACKWARD]: (backend, inputs, attrs) => {
+    const channels = channelsOf(inputs.x);
+    const passes = simdPasses(backend, channels, attrs.activation);
+    if (!passes) return undefined;
+    const heap = backend as unknown as WasmHeap;
+    const dx = heap.makeOutput(inputs.x.shape, "float32");
+    const [dGamma, dBeta] = [0, 1].map(() => heap.makeOutput([channels], "float32"));
+    const { dy, x, mean, inverseDeviation, gamma, beta } = inputs;
+    passes.gradients({ dy, x, mean, inverseDeviation, gamma, beta, dx, dGamma, dBeta });
+    return [dx, dGamma, dBeta];
+  },
+};
+
 /** Registers the three kernels on the cpu and wasm backends (once). */
 export const registerBatchNormKernels: () => void = once(() => {
   for (const [backendName, memoryOf] of [["cpu", cpuMemory], ["wasm", wasmMemory]] as const) {
@@ -123,12 +159,14 @@ export const registerBatchNormKernels: () => void = once(() => {
       tf.registerKernel({
         kernelName,
         backendName,
-        kernelFunc: ({ inputs, backend, attrs }) =>
-          run(
-            memoryOf(backend as tf.KernelBackend),
-            inputs as Inputs,
-            attrs as unknown as BatchNormAttrs,
-          ),
+        kernelFunc: ({ inputs, backend, attrs }) => {
+          const args = [inputs as Inputs, attrs as unknown as BatchNormAttrs] as const;
+          const simd = backendName === "wasm"
+            ? SIMD[kernelName](backend as tf.KernelBackend, ...args)
+            : undefined;
+          if (simd) return kernelName === BATCH_NORM_FORWARD ? simd[0] : simd;
+          return run(memoryOf(backend as tf.KernelBackend), ...args);
+        },
       });
     kernel(BATCH_NORM_MOMENTS, moments);
     kernel(BATCH_NORM_FORWARD, forward);
