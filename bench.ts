@@ -40,7 +40,8 @@ import {
 import { gatherBatch, shuffledOrder } from "./data/batches.ts";
 import { openDataset } from "./data/source.ts";
 import { InputError } from "./errors.ts";
-import { buildModel, checkResize, MODELS } from "./model/registry.ts";
+import { buildModel, checkResize } from "./model/registry.ts";
+import { withRecipe } from "./model/recipe.ts";
 import { microBatchLimit } from "./training/step_plan.ts";
 import { timestamp } from "./cli/run_dir.ts";
 import { deviceLine } from "./cli/device_line.ts";
@@ -66,8 +67,8 @@ const FLAGS = {
   "data-dir": DATA_DIR_FLAG,
   "torch-script": textFlag({
     placeholder: "FILE",
-    help: "also run the PyTorch reference FILE (e.g. ../shared/reference/torch_alexnet.py)\n" +
-      "with the same resize, batch and steps, and print the ratio",
+    help: "also run the PyTorch reference FILE (../shared/reference/torch_chapter.py, any\n" +
+      "network; torch_alexnet.py) with the same resize, batch and steps, and print the ratio",
   }),
   "torch-device": choiceFlag({
     placeholder: "DEVICE",
@@ -91,7 +92,7 @@ const FLAGS = {
     default: "/usr/bin/python3",
   }),
   "gpu-report": switchFlag({
-    help: "first time every WebGPU kernel of an AlexNet step, variant by variant",
+    help: "first time every WebGPU kernel of the model's step, variant by variant",
   }),
   repeats: integerFlag({ help: "with --gpu-report: timed runs per kernel", default: 5 }),
   "reference-side": integerFlag({
@@ -115,9 +116,11 @@ Usage: deno task bench [flags]`,
   run: async ({ values, args }) => {
     applyBlasFlag(values.blas, { task: "bench", args });
     const { model, steps } = values;
-    const resize = values.resize ?? MODELS[model].defaultResize;
+    const { resize, batchSize } = withRecipe(model, {
+      resize: values.resize,
+      batchSize: values.batch,
+    });
     checkResize(model, resize);
-    const batchSize = values.batch;
     const started = performance.now();
     const threads = planThreads(
       thisMachine(),
@@ -134,11 +137,12 @@ Usage: deno task bench [flags]`,
     const report = values["gpu-report"]
       ? await gpuReport({
         backend,
+        model,
         resize,
         // Kernel calls the size of the micro-batches a step would make on this device.
         batchSize: Math.min(
           batchSize,
-          microBatchLimit(buildModel("alexnet", { resize, seed: null }), backend.maxBindingBytes),
+          microBatchLimit(buildModel(model, { resize, seed: null }), backend.maxBindingBytes),
         ),
         repeats: values.repeats,
         splits: splitList(values.splits),
@@ -205,6 +209,7 @@ Usage: deno task bench [flags]`,
       for (const setting of settings) {
         const torch = await runTorchReference({
           script: values["torch-script"],
+          model: model === "alexnet" ? undefined : model,
           python: values.python,
           device: values["torch-device"],
           dataDir: dataset.dir,

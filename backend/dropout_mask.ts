@@ -12,6 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { heapFloats, type WasmHeap } from "./wasm/heap.ts";
 import { DropoutMaskProgram } from "./webgpu/dropout_mask.ts";
 import type { WebGPURunner } from "./webgpu/program.ts";
+import { once } from "./kernel_override.ts";
 
 /** The kernel's name (tfjs has none of its own). */
 export const DROPOUT_MASK = "FashionDropoutMask";
@@ -59,12 +60,8 @@ export function maskThreshold(rate: number): number {
   return Math.ceil(rate * 2 ** 24);
 }
 
-let registered = false;
-
 /** Registers the dropout-mask kernel on the cpu, wasm and WebGPU backends (once). */
-export function registerDropoutMask(): void {
-  if (registered) return;
-  registered = true;
+export const registerDropoutMask: () => void = once(() => {
   tf.registerKernel({
     kernelName: DROPOUT_MASK,
     backendName: "cpu",
@@ -107,4 +104,4 @@ export function registerDropoutMask(): void {
       );
     },
   });
-}
+});

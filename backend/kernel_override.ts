@@ -17,3 +17,18 @@ export function overrideKernel(
   tf.unregisterKernel(kernelName, backendName);
   tf.registerKernel({ ...original, kernelFunc: replace(original.kernelFunc) });
 }
+
+/**
+ * `register` made safe to call again: it runs on the first call only.
+ * tfjs's kernel registry is global, and backends are set up more than once
+ * in a process (the tests, `--backend auto` measuring both): a kernel
+ * registered twice throws, and an override applied twice would wrap itself.
+ */
+export function once(register: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    register();
+  };
+}

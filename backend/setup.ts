@@ -1,8 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { type AutoChoice, type AutoChoiceOptions, chooseBackend } from "./auto_choice.ts";
 import type { BackendInfo, BackendName } from "./backend_info.ts";
+import { registerBatchNormKernels } from "./batch_norm/kernels.ts";
 import { registerDropoutMask } from "./dropout_mask.ts";
-import { registerReluGradient } from "./relu_gradient.ts";
+import { registerActivationGradient } from "./activation_gradient.ts";
 import { setupWasm } from "./wasm/setup.ts";
 import { setupWebGPU } from "./webgpu/setup.ts";
 
@@ -32,7 +33,8 @@ export async function setupBackend(
 ): Promise<BackendInfo & { auto?: AutoChoice }> {
   tf.enableProdMode();
   registerDropoutMask();
-  registerReluGradient();
+  registerActivationGradient();
+  registerBatchNormKernels();
   const chosen = choice === "auto" ? await chooseBackend({ ...AUTO_DEFAULTS, ...auto }) : undefined;
   const name = chosen?.backend ?? choice as BackendName;
   const info = name === "webgpu"

@@ -14,6 +14,7 @@ import { trainStep } from "../training/step.ts";
 import { microBatchLimit, planStep } from "../training/step_plan.ts";
 import { tuneSplitsForSteps } from "../backend/webgpu/tuning/split_tuning.ts";
 import { workersFor } from "../training/workers/gradient_workers.ts";
+import { learnableParameters } from "../model/summary.ts";
 import { type KernelTime, profileKernels } from "./kernel_profile.ts";
 import { finishGpuWork } from "../backend/webgpu/tuning/gpu_timing.ts";
 import { median } from "./statistics.ts";
@@ -97,7 +98,7 @@ export async function benchSteps(bench: StepBench): Promise<Record<string, unkno
     minShare: workers?.minShare,
   });
   console.log(
-    `model: ${model}, ${network.countParams().toLocaleString("en-US")} parameters; shares ${
+    `model: ${model}, ${learnableParameters(network).toLocaleString("en-US")} parameters; shares ${
       shares.map((share) => share.microBatches.join("+")).join(" | ")
     } on ${workers && shares.length > 1 ? workers.describe() : "one thread"}`,
   );

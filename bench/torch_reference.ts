@@ -8,6 +8,12 @@ const ENV_WRAPPER = new URL("../tools/python_with_env.py", import.meta.url);
 export interface TorchReference {
   script: string;
   python: string;
+  /**
+   * The network, for a script of several (`--model NAME`, as
+   * ../shared/reference/torch_chapter.py takes it); absent for AlexNet,
+   * the one network of torch_alexnet.py.
+   */
+  model?: string;
   /** `cpu` or `cuda`. */
   device: string;
   /** Folder holding the dataset's .gz files. */
@@ -37,6 +43,7 @@ export async function runTorchReference(reference: TorchReference): Promise<Torc
     String(batchSize),
     "--steps",
     String(steps),
+    ...(reference.model ? ["--model", reference.model] : []),
   ];
   // Deno lets a task run the interpreter but not set LD_PRELOAD for it: a wrapper sets the variables.
   const env = Object.entries(reference.env ?? {}).map(([name, value]) => `${name}=${value}`);

@@ -68,10 +68,13 @@ export function integerFlag(
 }
 
 /** A flag holding a finite number greater than 0. */
-export function positiveFlag(spec: ValueFlagSpec<number> & { default: number }): Flag<number> {
+export function positiveFlag(spec: ValueFlagSpec<number> & { default: number }): Flag<number>;
+export function positiveFlag(spec: ValueFlagSpec<number>): Flag<number | undefined>;
+export function positiveFlag(spec: ValueFlagSpec<number>): Flag<number | undefined> {
   return {
     placeholder: "X",
     ...spec,
+    default: spec.default,
     read: (text, name) => {
       const parsed = Number(text);
       if (text.trim() === "" || !Number.isFinite(parsed) || parsed <= 0) {

@@ -1,4 +1,5 @@
 import { InputError } from "../errors.ts";
+import { LOCK_FILE } from "../run_folder/run_lock.ts";
 
 /** `YYYYMMDD-HHMMSS` in local time, for names of things made at `date`. */
 export function timestamp(date: Date): string {
@@ -15,7 +16,8 @@ export function defaultRunDir(model: string, date = new Date()): string {
 
 /**
  * Creates a new run folder. An existing non-empty folder is refused (so
- * nothing is overwritten), as is one that cannot be created.
+ * nothing is overwritten), as is one that cannot be created. A lock file
+ * alone does not count: its holder, running or gone, is for the lock to judge.
  */
 export async function createRunDir(dir: string): Promise<void> {
   if (await hasEntries(dir)) {
@@ -37,7 +39,7 @@ export async function createRunDir(dir: string): Promise<void> {
 
 async function hasEntries(dir: string): Promise<boolean> {
   try {
-    for await (const _ of Deno.readDir(dir)) return true;
+    for await (const entry of Deno.readDir(dir)) if (entry.name !== LOCK_FILE) return true;
     return false;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {

@@ -15,17 +15,17 @@ export const MODEL_FLAG = choiceFlag({
   fixedOnResume: true,
 });
 
-/** `--resize`: the input side; its default is the model's own. */
+/** `--resize`: the input side; its default is the model's recipe's. */
 export const RESIZE_FLAG = integerFlag({
-  help: "input side; alexnet needs at least 67",
-  defaultText: "224 for alexnet, 28 for lenet",
+  help: "input side of the network (each has a least one; the LeNets take 28 only)",
+  defaultText: "the model's recipe: 224 for alexnet, vgg11, nin; 96 for the others",
   fixedOnResume: true,
 });
 
-/** `--batch`: examples per optimisation step. */
+/** `--batch`: examples per optimisation step; its default is the model's recipe's. */
 export const BATCH_FLAG = integerFlag({
   help: "examples per optimisation step",
-  default: 128,
+  defaultText: "the model's recipe",
   fixedOnResume: true,
 });
 

@@ -1,7 +1,8 @@
 import { InputError, SettingError } from "../errors.ts";
 import { type DatasetName, DATASETS } from "./datasets.ts";
-import { downloadDataset, type DownloadOptions, DownloadUnavailableError } from "./download.ts";
+import { type DownloadOptions, DownloadUnavailableError } from "./download.ts";
 import { type Dataset, loadDataset } from "./load.ts";
+import { downloadShared } from "./shared_download.ts";
 import { cacheDir, missingFiles, searchDirs } from "./locate.ts";
 
 /** Options of {@link openDataset}. */
@@ -19,7 +20,8 @@ export interface OpenDatasetOptions {
 /**
  * Finds a dataset's four files and loads them: `dataDir` when given;
  * otherwise the cache folder, then Debian's `/usr/share/datasets/NAME`;
- * otherwise downloads them into the cache. When nothing works the
+ * otherwise downloads them into the cache (one process at a time: another
+ * that finds them missing meanwhile waits for them). When nothing works the
  * `InputError` lists the places searched and how to supply the files.
  */
 export async function openDataset(
@@ -50,10 +52,8 @@ export async function openDataset(
       `${info.name} not found in ${searched.join(", ")}: ${howTo}`,
     );
   }
-  const missing = await missingFiles(info, cache);
-  log(`downloading ${info.name} (${missing.join(", ")}) into ${cache}`);
   try {
-    await downloadDataset(info, missing, cache, options.download);
+    await downloadShared(info, cache, options.download ?? {}, log);
   } catch (error) {
     if (!(error instanceof DownloadUnavailableError)) throw error;
     throw new InputError(

@@ -1,6 +1,12 @@
 import { basename, dirname, join } from "node:path";
+import { InputError } from "../errors.ts";
 
-/** Writes a file atomically: a temporary file in the same folder, then a rename over the target. */
+/**
+ * Writes a file atomically: a temporary file in the same folder, then a
+ * rename over the target. A write that fails (a full disk) leaves the
+ * previous file as it was and nothing else, and is an `InputError` of one
+ * line naming the file.
+ */
 export async function writeFileAtomic(
   path: string,
   data: Uint8Array | string,
@@ -15,7 +21,9 @@ export async function writeFileAtomic(
     await Deno.rename(temporary, path);
   } catch (error) {
     await Deno.remove(temporary).catch(() => {});
-    throw error;
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    const reason = error instanceof Error ? error.message.split(":")[0] : String(error);
+    throw new InputError(`${path}: could not be written (${reason}); the previous one is intact`);
   }
 }
 

@@ -22,7 +22,7 @@ export const FRESH_PREFIX = ".checkpoint.tmp-";
 
 /** A loaded checkpoint: the model, the optimizer's saved variables and the training state. */
 export interface Checkpoint {
-  model: tf.Sequential;
+  model: tf.LayersModel;
   optimizerWeights: { name: string; tensor: tf.Tensor }[];
   state: TrainingState;
   dir: string;
@@ -35,7 +35,7 @@ export interface Checkpoint {
  * checkpoint must not depend on that.
  */
 function canonicalOptimizerNames(
-  model: tf.Sequential,
+  model: tf.LayersModel,
   weights: { name: string; tensor: tf.Tensor }[],
 ): { name: string; tensor: tf.Tensor }[] {
   const original = new Map(
@@ -59,7 +59,7 @@ function canonicalOptimizerNames(
  */
 export async function saveCheckpoint(
   runDir: string,
-  model: tf.Sequential,
+  model: tf.LayersModel,
   optimizer: tf.Optimizer,
   state: TrainingState,
 ): Promise<void> {
@@ -156,7 +156,7 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /** The model of a checked checkpoint, rebuilt by tfjs. */
-async function modelOf(checked: CheckedCheckpoint): Promise<tf.Sequential> {
+async function modelOf(checked: CheckedCheckpoint): Promise<tf.LayersModel> {
   const data = checked.weightData;
   try {
     return await tf.loadLayersModel({
@@ -169,7 +169,7 @@ async function modelOf(checked: CheckedCheckpoint): Promise<tf.Sequential> {
             data.byteOffset + data.byteLength,
           ) as ArrayBuffer,
         }),
-    }) as tf.Sequential;
+    }) as tf.LayersModel;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new InputError(`${join(checked.dir, FILES.model)}: cannot rebuild the model (${reason})`);
@@ -177,7 +177,7 @@ async function modelOf(checked: CheckedCheckpoint): Promise<tf.Sequential> {
 }
 
 /** Checks a checkpoint folder (see `checkCheckpoint`) and loads only its model (for evaluation). */
-export async function loadCheckpointModel(dir: string): Promise<tf.Sequential> {
+export async function loadCheckpointModel(dir: string): Promise<tf.LayersModel> {
   return await modelOf(await checkCheckpoint(dir));
 }
 

@@ -176,13 +176,15 @@ async function expectedNetwork(model: ModelName, resize: number) {
   try {
     const network = buildModel(model, { resize, seed: null });
     const topology = network.toJSON(null, false);
-    const weights = network.weights.map((weight) => ({
+    const spec = (weight: tf.LayerVariable) => ({
       name: weight.originalName,
       shape: weight.shape as number[],
       dtype: weight.dtype,
-    }));
+    });
+    const weights = network.weights.map(spec);
+    const trainable = network.trainableWeights.map(spec);
     network.dispose();
-    return { topology, weights };
+    return { topology, weights, trainable };
   } finally {
     await tf.setBackend(active);
   }
@@ -236,11 +238,13 @@ function weightList(value: unknown, f: Fields, field: string): WeightSpec[] {
   });
 }
 
-/** The optimizer's weights a checkpoint of `state` must hold, for `variables`. */
-function expectedOptimizerSpecs(state: TrainingState, variables: WeightSpec[]): WeightSpec[] {
+/**
+ * The optimizer's weights a checkpoint of `state` must hold, for the
+ * `trainable` variables (a batch norm's running statistics are not).
+ */
+function expectedOptimizerSpecs(state: TrainingState, trainable: WeightSpec[]): WeightSpec[] {
   const iterations = { name: "iter", shape: [], dtype: "int32" };
   if (state.config.optimizer === "sgd") return [iterations];
-  const trainable = variables.filter((spec) => spec.dtype === "float32");
   const moments = (suffix: string) =>
     trainable.map((spec) => ({ ...spec, name: `${spec.name}/${suffix}` }));
   return [
@@ -297,7 +301,7 @@ export async function checkCheckpoint(dir: string): Promise<CheckedCheckpoint> {
   const o = new Fields(optimizerPath);
   const optimizer = o.object(await readJson(optimizerPath), "the file");
   const optimizerSpecs = weightList(optimizer.weights, o, "weights");
-  const wanted = expectedOptimizerSpecs(state, expected.weights);
+  const wanted = expectedOptimizerSpecs(state, expected.trainable);
   if (state.step > 0 || optimizerSpecs.length > 1) {
     checkSpecs(optimizerSpecs, wanted, o, "weights");
   }

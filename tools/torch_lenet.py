@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""PyTorch reference for the quick recipe: LeNet with ReLU and max pooling
-on Fashion-MNIST, layer for layer as model/lenet.ts (PyTorch's default
-initialisation), Adam lr 1e-3, batch 128, the training set reshuffled each
-epoch, evaluated on the whole test set after each epoch. Prints d2l-style
-lines, as ../shared/reference/torch_alexnet.py --epochs does:
+"""PyTorch reference for the LeNets of model/networks/lenet.ts on Fashion-MNIST,
+layer for layer (PyTorch's default initialisation): the quick recipe's
+LeNet with ReLU and max pooling (`--model lenet-relu`, the default, batch
+128) and the book's sigmoid LeNet with average pooling and conv1 padded by
+2 (`--model lenet`; its recipe's batch is 256: `--batch 256`). Adam lr
+1e-3, the training set reshuffled each epoch, evaluated on the whole test
+set after each epoch. Prints d2l-style lines, as
+../shared/reference/torch_alexnet.py --epochs does:
 
     /usr/bin/python3 tools/torch_lenet.py --epochs 5
+    /usr/bin/python3 tools/torch_lenet.py --model lenet --batch 256 --epochs 5
 """
 import argparse
 import gzip
@@ -28,15 +32,27 @@ def read_idx(folder, name):
 
 
 def lenet_relu():
-    """LeNet with ReLU and max pooling, as model/lenet.ts builds it."""
+    """LeNet with ReLU and max pooling, as model/networks/lenet.ts builds it."""
     return nn.Sequential(
         nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2),
         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
 
 
+def lenet_sigmoid():
+    """The book's LeNet: sigmoid and average pooling, as model/networks/lenet.ts builds it."""
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2, 2),
+        nn.Conv2d(6, 16, 5), nn.Sigmoid(), nn.AvgPool2d(2, 2), nn.Flatten(),
+        nn.Linear(400, 120), nn.Sigmoid(), nn.Linear(120, 84), nn.Sigmoid(), nn.Linear(84, 10))
+
+
+MODELS = {"lenet-relu": lenet_relu, "lenet": lenet_sigmoid}
+
+
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--model", choices=sorted(MODELS), default="lenet-relu")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -53,7 +69,7 @@ def main():
 
     train_x, train_y = split("train")
     test_x, test_y = split("t10k")
-    net = lenet_relu()
+    net = MODELS[args.model]()
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
     for epoch in range(args.epochs):
         start = time.perf_counter()

@@ -1,7 +1,6 @@
 import type * as tf from "@tensorflow/tfjs";
 import { epochBatches } from "../data/batches.ts";
 import { NUM_CLASSES, type Split } from "../data/load.ts";
-import { trainableVariables } from "./gradients.ts";
 import { predictClasses } from "./predict.ts";
 import { batchSlice } from "./step_plan.ts";
 import type { GradientWorkers } from "./workers/gradient_workers.ts";
@@ -58,14 +57,14 @@ export function summarizeConfusion(
  * worker's on the next images.
  */
 export async function evaluate(
-  model: tf.Sequential,
+  model: tf.LayersModel,
   split: Split,
   options: EvaluateOptions,
 ): Promise<Evaluation> {
   const { batchSize, workers } = options;
   const confusion = Array.from({ length: NUM_CLASSES }, () => new Array(NUM_CLASSES).fill(0));
   const predictions = workers
-    ? await workers.predictor(trainableVariables(model), {
+    ? await workers.predictor(model, {
       resize: options.resize,
       batchSize,
     })

@@ -5,15 +5,13 @@ import { forward } from "./forward.ts";
 
 /** The predicted classes of a batch of images (dropout off). */
 export async function predictClasses(
-  model: tf.Sequential,
+  model: tf.LayersModel,
   batch: Batch,
   resize: number,
 ): Promise<Uint8Array> {
   const predicted = tf.tidy(() =>
     tf.argMax(
-      forward(model, resizeBatch(batch.images, batch.count, resize), undefined, {
-        release: true,
-      }),
+      forward(model, resizeBatch(batch.images, batch.count, resize), { release: true }),
       1,
     )
   );

@@ -4,6 +4,7 @@ import { addFloats } from "../backend/wasm/heap.ts";
 import { addInto, type GradientContext, partGradients, trainableVariables } from "./gradients.ts";
 import { batchSlice, planStep } from "./step_plan.ts";
 import type { GradientWorkers } from "./workers/gradient_workers.ts";
+import { mergeMoments, momentTensors, updateRunningStatistics } from "./batch_statistics.ts";
 
 /** What a training step needs besides the batch. */
 export interface StepContext extends GradientContext {
@@ -27,7 +28,9 @@ export interface StepResult {
  * the whole batch, its gradients accumulated over the shares and
  * micro-batches of {@link planStep} (so the update equals the full
  * batch's, dropout masks included), the workers' shares computed in
- * parallel; then one optimizer update.
+ * parallel; then one optimizer update, and one update of the batch norms'
+ * running statistics from the whole batch's moments (see
+ * `batch_statistics.ts`).
  */
 export async function trainStep(
   context: StepContext,
@@ -53,12 +56,17 @@ export async function trainStep(
   // Without a sink, every gradient is there.
   let gradients = own.gradients as tf.Tensor[];
   let { scaledLoss, correct } = own;
+  const moments = own.moments;
   if (collect) {
     const others = await collect();
     gradients = gradients.map((gradient, i) => addFloats(gradient, others.gradients[i]));
     scaledLoss = addInto(scaledLoss, tf.scalar(others.scaledLoss));
     correct = addInto(correct, tf.scalar(others.correct, "int32"));
+    for (const [layer, parts] of others.moments) {
+      moments.set(layer, mergeMoments([moments.get(layer)!, ...parts.map(momentTensors)]));
+    }
   }
+  updateRunningStatistics(model, moments);
   const named: tf.NamedTensorMap = {};
   variables.forEach((variable, i) => named[variable.name] = gradients[i]);
   optimizer.applyGradients(named);

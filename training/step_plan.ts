@@ -88,7 +88,7 @@ export function batchSlice(batch: Batch, start: number, count: number): Batch {
 }
 
 /** Bytes of the largest activation one example produces in `model` (its input included). */
-export function largestActivationBytes(model: tf.Sequential): number {
+export function largestActivationBytes(model: tf.LayersModel): number {
   const shapes = [
     model.inputs[0].shape as number[],
     ...model.layers.map((layer) => layer.outputShape as number[]),
@@ -102,7 +102,7 @@ export function largestActivationBytes(model: tf.Sequential): number {
  * The most examples one micro-batch may hold so that no activation tensor
  * exceeds `maxBindingBytes` (the device's largest storage binding).
  */
-export function microBatchLimit(model: tf.Sequential, maxBindingBytes: number): number {
+export function microBatchLimit(model: tf.LayersModel, maxBindingBytes: number): number {
   return Math.max(1, Math.floor(maxBindingBytes / largestActivationBytes(model)));
 }
 
@@ -111,7 +111,7 @@ export function microBatchLimit(model: tf.Sequential, maxBindingBytes: number): 
  * at most 256 on a GPU (its parallelism wants them), 32 on the CPU
  * backends (the matrix products are as fast, and each thread holds less).
  */
-export function evaluationBatchSize(model: tf.Sequential, backend: BackendInfo): number {
+export function evaluationBatchSize(model: tf.LayersModel, backend: BackendInfo): number {
   const most = backend.name === "webgpu" ? EVAL_BATCH_LIMIT : CPU_EVAL_BATCH_LIMIT;
   return Math.min(microBatchLimit(model, backend.maxBindingBytes), most);
 }

@@ -3,6 +3,8 @@ import { batchCount, epochBatches } from "../data/batches.ts";
 import { type Dataset, type Split, takeFirst } from "../data/load.ts";
 import { mixSeed } from "../data/random.ts";
 import { buildModel } from "../model/registry.ts";
+import { recipeLine } from "../model/recipe.ts";
+import { learnableParameters } from "../model/summary.ts";
 import type { BackendInfo } from "../backend/setup.ts";
 import { type Checkpoint, saveCheckpoint } from "../run_folder/checkpoint.ts";
 import { repairRunFolder } from "../run_folder/repair.ts";
@@ -21,19 +23,20 @@ import {
   type TrainingState,
 } from "./state.ts";
 import { trainStep } from "./step.ts";
+import { EpochMetrics, type TrainingProgress } from "./epoch_metrics.ts";
 import { type GradientWorkers, workersFor } from "./workers/gradient_workers.ts";
 import { type Machine, planThreads, thisMachine, type ThreadPlan } from "./workers/thread_plan.ts";
 import { networkSize } from "../model/workload.ts";
 import { tuneSplitsForSteps } from "../backend/webgpu/tuning/split_tuning.ts";
 
-/** Seconds between reads of the device-side metrics. */
-const METRICS_READ_INTERVAL = 0.5;
 /** Projected run time above which a software adapter earns a warning. */
 const SLOW_RUN_SECONDS = 3600;
 /** The network that trains in minutes without a GPU. */
 const QUICK_MODEL = "lenet-relu";
 /** Stream tag that separates dropout seeds from other uses of the run seed. */
 const DROPOUT_STREAM = 0xd409;
+
+export type { TrainingProgress } from "./epoch_metrics.ts";
 
 /** Options of {@link train}. */
 export interface TrainOptions {
@@ -69,34 +72,12 @@ export interface TrainOptions {
   recalibrate?: boolean;
 }
 
-/** Where the epoch in progress stands, as reported to {@link TrainOptions.onProgress}. */
-export interface TrainingProgress {
-  /** Training on the training split, or evaluating on the test split after it. */
-  phase: "train" | "test";
-  /** 1-based. */
-  epoch: number;
-  epochs: number;
-  /** Examples of this phase done so far, and in all. */
-  seen: number;
-  total: number;
-  /** Examples of this epoch done before this process started on it (a resumed epoch). */
-  seenBefore: number;
-  /** Seconds this process has spent on the phase. */
-  seconds: number;
-  /** Mean loss of the examples seen so far (training only). */
-  loss?: number;
-  /** Accuracy of the examples seen so far. */
-  accuracy: number;
-  /** True for the phase's last report. */
-  done: boolean;
-}
-
 /** {@link TrainOptions} once the data is at hand. */
 type OpenedOptions = TrainOptions & { dataset: Dataset };
 
 /** The outcome of {@link train}. */
 export interface TrainResult {
-  model: tf.Sequential;
+  model: tf.LayersModel;
   state: TrainingState;
   /** True when the signal stopped the run before its last epoch ended. */
   interrupted: boolean;
@@ -112,7 +93,7 @@ function format(record: EpochRecord): string {
 
 /** The model, optimizer and state a run works on. */
 interface Run {
-  model: tf.Sequential;
+  model: tf.LayersModel;
   optimizer: tf.Optimizer;
   state: TrainingState;
 }
@@ -189,8 +170,9 @@ function planLines(
     : "";
   const lines = [
     `model: ${config.model} at ${config.resize}×${config.resize}, ${
-      model.countParams().toLocaleString("en-US")
+      learnableParameters(model).toLocaleString("en-US")
     } parameters; ${config.optimizer} lr ${config.learningRate}, seed ${config.seed}`,
+    recipeLine(config.model, config),
     `data: ${config.dataset} from ${options.dataset.dir}: ${plan.trainSplit.count} training, ${plan.testSplit.count} test images`,
     `plan: ${config.epochs} epoch${
       config.epochs === 1 ? "" : "s"
@@ -223,7 +205,7 @@ function slowRunWarning(
 
 /**
  * Trains the rest of the current epoch. Metrics accumulate on the device and
- * are read into `state.partial` at most every METRICS_READ_INTERVAL seconds.
+ * are read into `state.partial` a few times a second (see {@link EpochMetrics}).
  * Returns true when the signal stopped it (after saving a checkpoint).
  */
 async function trainEpoch(
@@ -232,85 +214,24 @@ async function trainEpoch(
   options: TrainOptions,
   stepsBefore: number,
 ): Promise<boolean> {
-  const { model, optimizer, state } = run;
+  const { state } = run;
   const { config } = state;
-  const started = performance.now();
-  const elapsed = () => (performance.now() - started) / 1000;
-  const seenBefore = state.partial.seen;
-  const report = (done: boolean) =>
-    options.onProgress?.({
-      phase: "train",
-      epoch: state.epoch + 1,
-      epochs: config.epochs,
-      seen: state.partial.seen,
-      total: plan.trainSplit.count,
-      seenBefore,
-      seconds: elapsed(),
-      loss: state.partial.lossSum / Math.max(state.partial.seen, 1),
-      accuracy: state.partial.correct / Math.max(state.partial.seen, 1),
-      done,
-    });
-  let lossSum = tf.scalar(state.partial.lossSum);
-  let correct = tf.scalar(state.partial.correct, "int32");
-  const secondsBefore = state.partial.seconds;
-  let lastRead = 0;
-  let lastGoodStep = state.step;
-  const readPartial = async () => {
-    const [loss, right] = await Promise.all([lossSum.data(), correct.data()]);
-    if (!Number.isFinite(loss[0])) {
-      throw new DivergenceError(
-        `training diverged: the loss is ${loss[0]} in epoch ${state.epoch + 1}, after step ${
-          lastGoodStep + 1 === state.step ? state.step : `${lastGoodStep + 1}–${state.step}`
-        }; the last checkpoint is kept as it was (try a smaller learning rate, --lr)`,
-      );
-    }
-    lastGoodStep = state.step;
-    state.partial = {
-      ...state.partial,
-      lossSum: loss[0],
-      correct: right[0],
-      seconds: secondsBefore + elapsed(),
-    };
-    lastRead = elapsed();
-    // The wasm and cpu backends compute synchronously: let the event loop run (Ctrl-C).
-    await new Promise((resolve) => setTimeout(resolve, 0));
-  };
-  const context = {
-    model,
-    optimizer,
-    resize: config.resize,
-    microBatchLimit: plan.microBatchLimit,
-    workers: plan.workers,
-  };
-  const batches = epochBatches(plan.trainSplit, {
-    batchSize: config.batchSize,
-    shuffle: { seed: config.seed, epoch: state.epoch },
-    startBatch: state.batch,
-  });
+  const metrics = new EpochMetrics(state, plan.trainSplit.count, options.onProgress);
+  const context = stepContext(run, plan);
   let steps = stepsBefore;
   let interrupted = false;
-  for (const batch of batches) {
-    const result = await trainStep(
-      context,
-      batch,
-      mixSeed(config.seed, state.step, DROPOUT_STREAM),
-    );
-    const sums = [lossSum, correct];
-    lossSum = lossSum.add(result.lossSum);
-    correct = correct.add(result.correct);
-    tf.dispose([...sums, result.lossSum, result.correct]);
+  for (const batch of remainingBatches(run, plan)) {
+    metrics.add(await trainStep(context, batch, mixSeed(config.seed, state.step, DROPOUT_STREAM)));
     state.batch++;
     state.step++;
     state.partial.seen += batch.count;
     options.onStep?.(state);
     steps++;
     const measuring = options.backend.software && steps === 1;
-    if (elapsed() - lastRead >= METRICS_READ_INTERVAL || measuring) {
-      const previousRead = lastRead;
-      await readPartial();
-      report(false);
-      const warning = measuring &&
-        slowRunWarning(lastRead - previousRead, run, plan, options);
+    if (metrics.due() || measuring) {
+      const sincePreviousRead = await metrics.read();
+      metrics.report(false);
+      const warning = measuring && slowRunWarning(sincePreviousRead, run, plan, options);
       if (warning) options.log?.(warning);
     }
     if (options.signal?.aborted) {
@@ -318,11 +239,32 @@ async function trainEpoch(
       break;
     }
   }
-  await readPartial();
-  report(true);
-  tf.dispose([lossSum, correct]);
+  await metrics.read();
+  metrics.report(true);
+  metrics.dispose();
   if (interrupted) await saveIfFinite(run, options);
   return interrupted;
+}
+
+/** What every step of the run shares: the model, its optimizer, the input side, the workers. */
+function stepContext({ model, optimizer, state }: Run, plan: Plan) {
+  return {
+    model,
+    optimizer,
+    resize: state.config.resize,
+    microBatchLimit: plan.microBatchLimit,
+    workers: plan.workers,
+  };
+}
+
+/** The batches of the current epoch from the next one on, in the epoch's seeded order. */
+function remainingBatches({ state }: Run, plan: Plan) {
+  const { config } = state;
+  return epochBatches(plan.trainSplit, {
+    batchSize: config.batchSize,
+    shuffle: { seed: config.seed, epoch: state.epoch },
+    startBatch: state.batch,
+  });
 }
 
 /**

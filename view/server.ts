@@ -14,9 +14,11 @@ import pageHtml from "./page/index.html" with { type: "text" };
 import pageScript from "./page/page.js" with { type: "text" };
 import pageStyle from "./page/page.css" with { type: "text" };
 import applyEventScript from "./page/apply_event.js" with { type: "text" };
+import paddedMaxPoolScript from "../model/graph/padded_max_pool.js" with { type: "text" };
 import { IMAGE_SIZE, type Split } from "../data/load.ts";
 import { CHECKPOINT_DIR } from "../run_folder/checkpoint.ts";
 import type { ViewFeed } from "./feed.ts";
+import { isOwnHost } from "./own_host.ts";
 
 /** Test images the page can show and classify (the first of the split). */
 export const PAGE_TEST_IMAGES = 1000;
@@ -43,6 +45,7 @@ const STATIC: Record<string, [string, string]> = {
   "/page.js": [pageScript, "text/javascript; charset=utf-8"],
   "/page.css": [pageStyle, "text/css; charset=utf-8"],
   "/apply_event.js": [applyEventScript, "text/javascript; charset=utf-8"],
+  "/padded_max_pool.js": [paddedMaxPoolScript, "text/javascript; charset=utf-8"],
   "/tf.min.js": [tfBundle, "text/javascript; charset=utf-8"],
   "/tf-backend-webgpu.min.js": [webgpuBundle, "text/javascript; charset=utf-8"],
 };
@@ -64,9 +67,15 @@ function testImageBytes(test: Split): Uint8Array {
   return bytes;
 }
 
+/** What a request addressed to another name gets: 421 Misdirected Request, and nothing else. */
+function misdirected(): Response {
+  return new Response(null, { status: 421 });
+}
+
 /**
  * Serves the training page on 127.0.0.1 (never on other interfaces: the
- * run's files are for this machine's user).
+ * run's files are for this machine's user), and only to requests addressed
+ * to it there (see `isOwnHost`): any other `Host` gets 421 on every route.
  */
 export function serveView(options: ViewServerOptions): Promise<ViewServer> {
   const { feed, runDir } = options;
@@ -98,17 +107,21 @@ export function serveView(options: ViewServerOptions): Promise<ViewServer> {
     return new Response("not found", { status: 404 });
   };
   return new Promise((resolve) => {
-    const server = Deno.serve({
-      hostname: "127.0.0.1",
-      port: options.port ?? 0,
-      onListen: ({ port }) =>
-        resolve({
-          url: `http://127.0.0.1:${port}/`,
-          close: async () => {
-            feed.close();
-            await server.shutdown();
-          },
-        }),
-    }, handler);
+    const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve(
+      {
+        hostname: "127.0.0.1",
+        port: options.port ?? 0,
+        onListen: ({ port }) =>
+          resolve({
+            url: `http://127.0.0.1:${port}/`,
+            close: async () => {
+              feed.close();
+              await server.shutdown();
+            },
+          }),
+      },
+      (request): Response | Promise<Response> =>
+        isOwnHost(request.headers.get("host"), server.addr.port) ? handler(request) : misdirected(),
+    );
   });
 }

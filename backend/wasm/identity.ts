@@ -1,14 +1,11 @@
 import type * as tf from "@tensorflow/tfjs";
-import { overrideKernel } from "../kernel_override.ts";
+import { once, overrideKernel } from "../kernel_override.ts";
 import type { WasmHeap } from "./heap.ts";
 
 interface IdentityArgs {
   inputs: { x: tf.TensorInfo };
   backend: tf.KernelBackend;
 }
-
-/** tfjs's own wasm kernel, kept for string tensors. */
-let copyingIdentity: tf.KernelFunc | undefined;
 
 /**
  * A clone that shares its input's memory, as the CPU and WebGL backends'
@@ -17,22 +14,22 @@ let copyingIdentity: tf.KernelFunc | undefined;
  * was held twice (about 250 MB more heap for AlexNet at 64 examples).
  * Sharing is safe because no kernel here writes into an input's memory; the
  * Adam update, which writes its moments in place, first checks that no
- * other tensor shares them.
+ * other tensor shares them. Strings keep tfjs's kernel, `copying`.
  */
-function identityWasm(args: IdentityArgs): tf.TensorInfo {
+function identityWasm(args: IdentityArgs, copying: tf.KernelFunc): tf.TensorInfo {
   const { inputs: { x }, backend } = args;
   if (x.dtype === "string") {
-    return copyingIdentity!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    return copying(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
   (backend as unknown as WasmHeap).incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
 /** Replaces the wasm backend's copying clone with the sharing one above (once). */
-export function registerWasmIdentity(): void {
-  if (copyingIdentity !== undefined) return;
-  overrideKernel("Identity", "wasm", (original) => {
-    copyingIdentity = original;
-    return identityWasm as unknown as tf.KernelFunc;
-  });
-}
+export const registerWasmIdentity: () => void = once(() =>
+  overrideKernel(
+    "Identity",
+    "wasm",
+    (original) => (args) => identityWasm(args as unknown as IdentityArgs, original),
+  )
+);

@@ -1,5 +1,5 @@
 import type * as tf from "@tensorflow/tfjs";
-import { overrideKernel } from "../kernel_override.ts";
+import { once, overrideKernel } from "../kernel_override.ts";
 import { blas } from "./blas.ts";
 import { transposeInto } from "./layout/transpose.ts";
 import { WasmWorkspace } from "./workspace.ts";
@@ -9,9 +9,6 @@ interface MatMulArgs {
   backend: tf.KernelBackend;
   attrs: { transposeA: boolean; transposeB: boolean };
 }
-
-/** tfjs's own wasm matrix product, used here without transposes only (its fast XNNPACK path). */
-let plainMatMul: tf.KernelFunc | undefined;
 
 /**
  * Cost of XNNPACK packing the right operand of a product, per element,
@@ -39,11 +36,17 @@ function swapLastAxes(x: tf.TensorInfo, space: WasmWorkspace): tf.TensorInfo {
 /**
  * a [..., m, k] · b [..., k, n] without transposes: XNNPACK's 1×1
  * convolution for single matrices (faster than its matrix product on
- * AlexNet's long operands), tfjs's kernel for batches.
+ * AlexNet's long operands), tfjs's kernel `plain` for batches (used here
+ * without transposes only: its fast XNNPACK path).
  */
-function product(a: tf.TensorInfo, b: tf.TensorInfo, space: WasmWorkspace): tf.TensorInfo {
+function product(
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  space: WasmWorkspace,
+  plain: tf.KernelFunc,
+): tf.TensorInfo {
   if (batchOf(a) > 1 || batchOf(b) > 1) {
-    const result = plainMatMul!({
+    const result = plain({
       inputs: { a, b },
       backend: space.backend,
       attrs: { transposeA: false, transposeB: false },
@@ -64,9 +67,12 @@ function product(a: tf.TensorInfo, b: tf.TensorInfo, space: WasmWorkspace): tf.T
  * transposes, whichever moves fewer elements. A dense layer's forward
  * pass x·W = (Wᵀ·xᵀ)ᵀ transposes its weights once (cheaper than packing
  * them); its backward pass (dy·Wᵀ = (W·dyᵀ)ᵀ and xᵀ·dy) transposes only
- * the batch's small matrices.
+ * the batch's small matrices. `plain` is tfjs's own kernel.
  */
-function batchMatMulWasm({ inputs, backend, attrs }: MatMulArgs): tf.TensorInfo {
+function batchMatMulWasm(
+  { inputs, backend, attrs }: MatMulArgs,
+  plain: tf.KernelFunc,
+): tf.TensorInfo {
   const { a, b } = inputs;
   const { transposeA, transposeB } = attrs;
   const [aRows, aColumns] = a.shape.slice(-2);
@@ -90,17 +96,20 @@ function batchMatMulWasm({ inputs, backend, attrs }: MatMulArgs): tf.TensorInfo 
   const space = new WasmWorkspace(backend);
   const oriented = (x: tf.TensorInfo, swap: boolean) => swap ? swapLastAxes(x, space) : x;
   const result = directCost <= swappedCost
-    ? product(oriented(a, transposeA), oriented(b, transposeB), space)
-    : swapLastAxes(product(oriented(b, !transposeB), oriented(a, !transposeA), space), space);
+    ? product(oriented(a, transposeA), oriented(b, transposeB), space, plain)
+    : swapLastAxes(
+      product(oriented(b, !transposeB), oriented(a, !transposeA), space, plain),
+      space,
+    );
   space.release(result);
   return result;
 }
 
 /** Replaces the wasm backend's matrix product with the transpose-aware one above (once). */
-export function registerWasmMatMul(): void {
-  if (plainMatMul !== undefined) return;
-  overrideKernel("BatchMatMul", "wasm", (original) => {
-    plainMatMul = original;
-    return batchMatMulWasm as unknown as tf.KernelFunc;
-  });
-}
+export const registerWasmMatMul: () => void = once(() =>
+  overrideKernel(
+    "BatchMatMul",
+    "wasm",
+    (original) => (args) => batchMatMulWasm(args as unknown as MatMulArgs, original),
+  )
+);

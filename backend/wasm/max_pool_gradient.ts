@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
-import { overrideKernel } from "../kernel_override.ts";
+import { once, overrideKernel } from "../kernel_override.ts";
 import { heapFloats, type WasmHeap } from "./heap.ts";
+import { WasmWorkspace } from "./workspace.ts";
 import {
   addressOf,
   heapKernels,
@@ -17,9 +18,6 @@ interface MaxPoolGradArgs {
   backend: tf.KernelBackend;
   attrs: tf.NamedAttrMap;
 }
-
-/** tfjs's own wasm kernel, kept for the cases this one does not cover. */
-let originalMaxPoolGrad: tf.KernelFunc | undefined;
 
 /** Locals of the SIMD kernel: its parameters (heap offsets, the byte count), then its own. */
 const [X, MAXIMUM, UPSTREAM, DX, BYTES, AT, X_AT, DX_AT] = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -120,9 +118,9 @@ type WindowKernel = (
  * pooling's output), as on tfjs's CPU backend. tfjs's wasm kernel takes
  * three times as long and sends the gradient of tied windows, common after a
  * ReLU, to other inputs than the CPU backend does. Other types than
- * float32 keep tfjs's kernel.
+ * float32 keep tfjs's kernel, `original`.
  */
-function maxPoolGradWasm(args: MaxPoolGradArgs): tf.TensorInfo {
+function maxPoolGradWasm(args: MaxPoolGradArgs, original: tf.KernelFunc): tf.TensorInfo {
   const { inputs: { dy, input, output }, backend, attrs } = args;
   const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as {
     filterSize: [number, number] | number;
@@ -131,7 +129,7 @@ function maxPoolGradWasm(args: MaxPoolGradArgs): tf.TensorInfo {
     dimRoundingMode?: "floor" | "round" | "ceil";
   };
   if (input.dtype !== "float32" || dy.dtype !== "float32") {
-    return originalMaxPoolGrad!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    return original(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
   const info = tf.backend_util.computePool2DInfo(
     input.shape as [number, number, number, number],
@@ -143,38 +141,15 @@ function maxPoolGradWasm(args: MaxPoolGradArgs): tf.TensorInfo {
   );
   const heap = backend as unknown as WasmHeap;
   const gradient = heap.makeOutput(input.shape, "float32");
+  const simd = channels4(info) && heapKernels(heap, windowModule(windowGeometry(info)));
+  if (simd) {
+    windowsBySimd(backend, { info, input, output, dy, gradient });
+    return gradient;
+  }
   const [x, maximum, upstream, dx] = [input, output, dy, gradient].map((t) => heapFloats(heap, t));
   dx.fill(0);
   const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
   const { strideHeight, strideWidth, filterHeight, filterWidth, padInfo } = info;
-  const unpadded = padInfo.top === 0 && padInfo.left === 0 &&
-    (outHeight - 1) * strideHeight + filterHeight <= inHeight &&
-    (outWidth - 1) * strideWidth + filterWidth <= inWidth;
-  const pixelBytes = 4 * channels;
-  const kernel = unpadded && channels % 4 === 0
-    ? heapKernels(
-      heap,
-      windowModule({ filterHeight, filterWidth, rowBytes: inWidth * pixelBytes, pixelBytes }),
-    )?.maxPoolGradient as WindowKernel | undefined
-    : undefined;
-  if (kernel) {
-    for (let b = 0, out = 0; b < batchSize; b++) {
-      for (let oh = 0; oh < outHeight; oh++) {
-        for (let ow = 0; ow < outWidth; ow++, out += pixelBytes) {
-          const corner = ((b * inHeight + oh * strideHeight) * inWidth + ow * strideWidth) *
-            pixelBytes;
-          kernel(
-            x.byteOffset + corner,
-            maximum.byteOffset + out,
-            upstream.byteOffset + out,
-            dx.byteOffset + corner,
-            pixelBytes,
-          );
-        }
-      }
-    }
-    return gradient;
-  }
   let at = 0;
   for (let b = 0; b < batchSize; b++) {
     for (let oh = 0; oh < outHeight; oh++) {
@@ -201,11 +176,140 @@ function maxPoolGradWasm(args: MaxPoolGradArgs): tf.TensorInfo {
   return gradient;
 }
 
-/** Replaces the wasm backend's max-pool gradient with the one-pass kernel above (once). */
-export function registerWasmMaxPoolGrad(): void {
-  if (originalMaxPoolGrad !== undefined) return;
-  overrideKernel("MaxPoolGrad", "wasm", (original) => {
-    originalMaxPoolGrad = original;
-    return maxPoolGradWasm as unknown as tf.KernelFunc;
-  });
+/** Whether the SIMD kernel fits: channels in fours. */
+function channels4(info: tf.backend_util.Conv2DInfo): boolean {
+  return info.inChannels % 4 === 0;
 }
+
+/**
+ * The input as the windows see it: `rows` × `columns` per image, the
+ * input at (`top`, `left`), −∞ elsewhere when `padded`.
+ */
+function paddedLayout(info: tf.backend_util.Conv2DInfo) {
+  const { top, left } = info.padInfo;
+  const rows = Math.max(
+    top + info.inHeight,
+    (info.outHeight - 1) * info.strideHeight + info.filterHeight,
+  );
+  const columns = Math.max(
+    left + info.inWidth,
+    (info.outWidth - 1) * info.strideWidth + info.filterWidth,
+  );
+  const padded = rows > info.inHeight || columns > info.inWidth;
+  return { rows, columns, top, left, padded };
+}
+
+/** The window geometry of the SIMD kernel, over the input as padded for it. */
+function windowGeometry(info: tf.backend_util.Conv2DInfo): WindowGeometry {
+  const pixelBytes = 4 * info.inChannels;
+  return {
+    filterHeight: info.filterHeight,
+    filterWidth: info.filterWidth,
+    rowBytes: paddedLayout(info).columns * pixelBytes,
+    pixelBytes,
+  };
+}
+
+/**
+ * The gradient by the SIMD kernel, one output pixel at a time. A padded
+ * pooling runs over a copy of its input padded with −∞ (which never equals
+ * a window's maximum: every window holds an input) and a gradient padded
+ * alike, cropped afterwards: the kernel needs every window whole.
+ */
+function windowsBySimd(
+  backend: tf.KernelBackend,
+  tensors: {
+    info: tf.backend_util.Conv2DInfo;
+    input: tf.TensorInfo;
+    output: tf.TensorInfo;
+    dy: tf.TensorInfo;
+    gradient: tf.TensorInfo;
+  },
+): void {
+  const { info, input, output, dy, gradient } = tensors;
+  const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
+  const layout = paddedLayout(info);
+  const { rows, columns, padded } = layout;
+  const work = new WasmWorkspace(backend);
+  const shape = [batchSize, rows, columns, channels];
+  const [xPad, dxPad] = padded ? work.planes(2, shape) : [input, gradient];
+  const [x, maximum, upstream, dx, source, target] = work.views([
+    xPad,
+    output,
+    dy,
+    dxPad,
+    input,
+    gradient,
+  ]);
+  const images = { batch: batchSize, height: inHeight, width: inWidth, channels };
+  if (padded) placeInto(source, x, { ...images, ...layout }, -Infinity);
+  dx.fill(0);
+  const pixelBytes = 4 * channels;
+  const kernel = heapKernels(work.heap, windowModule(windowGeometry(info)))!
+    .maxPoolGradient as WindowKernel;
+  for (let b = 0, out = 0; b < batchSize; b++) {
+    for (let oh = 0; oh < outHeight; oh++) {
+      for (let ow = 0; ow < outWidth; ow++, out += pixelBytes) {
+        const corner = ((b * rows + oh * info.strideHeight) * columns + ow * info.strideWidth) *
+          pixelBytes;
+        kernel(
+          x.byteOffset + corner,
+          maximum.byteOffset + out,
+          upstream.byteOffset + out,
+          dx.byteOffset + corner,
+          pixelBytes,
+        );
+      }
+    }
+  }
+  if (padded) cropInto(dx, target, { ...images, ...layout });
+  work.release();
+}
+
+/** Where an NHWC batch sits inside its padded copy. */
+interface Placement {
+  batch: number;
+  height: number;
+  width: number;
+  channels: number;
+  rows: number;
+  columns: number;
+  top: number;
+  left: number;
+}
+
+/** Copies `source` [batch, height, width, channels] into the padded `target`, `fill` around. */
+function placeInto(source: Float32Array, target: Float32Array, place: Placement, fill: number) {
+  const { batch, height, width, channels, rows, columns, top, left } = place;
+  target.fill(fill);
+  for (let b = 0; b < batch; b++) {
+    for (let y = 0; y < height; y++) {
+      const from = (b * height + y) * width * channels;
+      const to = ((b * rows + y + top) * columns + left) * channels;
+      target.set(source.subarray(from, from + width * channels), to);
+    }
+  }
+}
+
+/** The inverse of {@link placeInto}: the unpadded part of `padded` into `target`. */
+function cropInto(padded: Float32Array, target: Float32Array, place: Placement) {
+  const { batch, height, width, channels, rows, columns, top, left } = place;
+  for (let b = 0; b < batch; b++) {
+    for (let y = 0; y < height; y++) {
+      const from = ((b * rows + y + top) * columns + left) * channels;
+      target.set(
+        padded.subarray(from, from + width * channels),
+        (b * height + y) * width * channels,
+      );
+    }
+  }
+}
+
+/** Replaces the wasm backend's max-pool gradient with the one-pass kernel above (once). */
+export const registerWasmMaxPoolGrad: () => void = once(() =>
+  overrideKernel(
+    "MaxPoolGrad",
+    "wasm",
+    (original) => (args) => maxPoolGradWasm(args as unknown as MaxPoolGradArgs, original),
+  )
+);

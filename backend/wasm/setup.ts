@@ -4,16 +4,19 @@ import wasmSimdBinary from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm
   type: "bytes",
 };
 import type { BackendInfo } from "../backend_info.ts";
+import { registerBatchNormKernels } from "../batch_norm/kernels.ts";
 import { registerDropoutMask } from "../dropout_mask.ts";
-import { registerReluGradient } from "../relu_gradient.ts";
+import { registerActivationGradient } from "../activation_gradient.ts";
 import { adviseHugePages } from "../huge_pages.ts";
 import { describeBlas } from "./blas.ts";
-import { registerWasmConvGradients } from "./conv_gradients.ts";
+import { registerWasmConvGradients } from "./convolution/gradients.ts";
 import type { WasmHeap } from "./heap.ts";
 import { registerWasmIdentity } from "./identity.ts";
 import { registerWasmMatMul } from "./matmul.ts";
 import { registerWasmMaxPoolGrad } from "./max_pool_gradient.ts";
 import { registerWasmSpaceToDepth } from "./layout/space_to_depth.ts";
+import { registerWasmPointwise } from "./convolution/pointwise.ts";
+import { registerWasmSplit } from "./split.ts";
 import { registerWasmSum } from "./sum.ts";
 import { registerWasmWinograd } from "./winograd/convolution.ts";
 
@@ -54,7 +57,8 @@ export async function setupWasm(): Promise<BackendInfo> {
     );
   }
   registerDropoutMask();
-  registerReluGradient();
+  registerActivationGradient();
+  registerBatchNormKernels();
   registerWasmConvGradients();
   registerWasmIdentity();
   registerWasmMatMul();
@@ -62,6 +66,8 @@ export async function setupWasm(): Promise<BackendInfo> {
   registerWasmSum();
   registerWasmWinograd();
   registerWasmSpaceToDepth();
+  registerWasmPointwise();
+  registerWasmSplit();
 
   const global = globalThis as { __dirname?: string };
   // Emscripten's loader, once inlined by `deno bundle` or `deno compile --bundle`, reads a

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { overrideKernel } from "../kernel_override.ts";
+import { once, overrideKernel } from "../kernel_override.ts";
 import { heapFloats, type WasmHeap } from "./heap.ts";
 import { addressOf, heapKernels, I32, kernelModule, op, vectorLoop } from "./simd_module.ts";
 
@@ -8,9 +8,6 @@ interface SumArgs {
   backend: tf.KernelBackend;
   attrs: { axis: number | number[]; keepDims: boolean };
 }
-
-/** tfjs's own wasm kernel, kept for the reductions this one does not cover. */
-let originalSum: tf.KernelFunc | undefined;
 
 /** Locals of the SIMD kernel: its parameters (heap offsets, a row's bytes, the rows), the loop's offset. */
 const [X, TOTALS, ROW_BYTES, ROWS, AT] = [0, 1, 2, 3, 4];
@@ -64,15 +61,15 @@ type AddRowsKernel = (x: number, totals: number, rowBytes: number, rows: number)
  * blocks of rows added four columns at a time in WebAssembly SIMD, each
  * block's sums then added into float64 totals. tfjs's wasm kernel first
  * transposes the tensor so that the summed axes come last, a copy of it.
- * Other reductions keep tfjs's kernel.
+ * Other reductions keep tfjs's kernel, `original`.
  */
-function sumWasm(args: SumArgs): tf.TensorInfo {
+function sumWasm(args: SumArgs, original: tf.KernelFunc): tf.TensorInfo {
   const { inputs: { x }, backend, attrs: { axis, keepDims } } = args;
   const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
   const leading = axes.length > 0 && axes.length < x.shape.length &&
     axes.every((a, i) => a === i);
   if (x.dtype !== "float32" || !leading) {
-    return originalSum!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    return original(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
   const kept = x.shape.slice(axes.length);
   const columns = kept.reduce((a, b) => a * b, 1);
@@ -104,10 +101,10 @@ function sumWasm(args: SumArgs): tf.TensorInfo {
 }
 
 /** Replaces the wasm backend's sum with the leading-axes pass above where it applies (once). */
-export function registerWasmSum(): void {
-  if (originalSum !== undefined) return;
-  overrideKernel("Sum", "wasm", (original) => {
-    originalSum = original;
-    return sumWasm as unknown as tf.KernelFunc;
-  });
-}
+export const registerWasmSum: () => void = once(() =>
+  overrideKernel(
+    "Sum",
+    "wasm",
+    (original) => (args) => sumWasm(args as unknown as SumArgs, original),
+  )
+);

@@ -8,7 +8,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { convGradientInfo } from "../conv_info.ts";
-import { overrideKernel } from "../kernel_override.ts";
+import { once, overrideKernel } from "../kernel_override.ts";
 import { webgpuKernelOptions } from "./tuning/kernel_options.ts";
 import {
   type ConvGeometry,
@@ -108,16 +108,12 @@ function tiledFilterGradient(
   return total;
 }
 
-let registered = false;
-
 /**
  * Replaces tfjs-backend-webgpu's `Conv2DBackpropFilter` for NHWC without
  * dilation with the variant the kernel options choose (once); other cases
  * keep tfjs's kernel.
  */
-export function registerConvFilterGradient(): void {
-  if (registered) return;
-  registered = true;
+export const registerConvFilterGradient: () => void = once(() => {
   overrideKernel("Conv2DBackpropFilter", "webgpu", (original) => (args) => {
     const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
     const attrs = args.attrs as tf.NamedAttrMap;
@@ -132,4 +128,4 @@ export function registerConvFilterGradient(): void {
       ? tiledFilterGradient(backend, g, [x, dy], filterShape)
       : productFilterGradient(backend, g, [x, dy], filterShape);
   });
-}
+});

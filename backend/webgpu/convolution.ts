@@ -8,7 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { overrideKernel } from "../kernel_override.ts";
+import { once, overrideKernel } from "../kernel_override.ts";
 import { webgpuKernelOptions } from "./tuning/kernel_options.ts";
 import {
   type ConvGeometry,
@@ -103,12 +103,8 @@ function supported(
   ));
 }
 
-let registered = false;
-
 /** Replaces tfjs-backend-webgpu's `Conv2D` and `FusedConv2D` where the kernel options say so (once). */
-export function registerWebGPUConvolution(): void {
-  if (registered) return;
-  registered = true;
+export const registerWebGPUConvolution: () => void = once(() => {
   overrideKernel("Conv2D", "webgpu", (original) => (args) => {
     const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
     const backend = args.backend as unknown as WebGPURunner;
@@ -135,4 +131,4 @@ export function registerWebGPUConvolution(): void {
       activation: activation === "relu" ? "relu" : undefined,
     });
   });
-}
+});

@@ -16,19 +16,15 @@ import {
   turnFilterByKernels,
 } from "../conv_input_gradient.ts";
 import { KernelWorkspace } from "../kernel_workspace.ts";
-import { overrideKernel } from "../kernel_override.ts";
+import { once, overrideKernel } from "../kernel_override.ts";
 import { webgpuKernelOptions } from "./tuning/kernel_options.ts";
-
-let registered = false;
 
 /**
  * Replaces tfjs-backend-webgpu's `Conv2DBackpropInput` with the variant the
  * kernel options choose (once): the forward convolution, tfjs's direct
  * loop, or tfjs's tiled program (`WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE` off).
  */
-export function registerWebGPUInputGradient(): void {
-  if (registered) return;
-  registered = true;
+export const registerWebGPUInputGradient: () => void = once(() => {
   overrideKernel("Conv2DBackpropInput", "webgpu", (original) => (args) => {
     const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
     const attrs = args.attrs as tf.NamedAttrMap;
@@ -52,4 +48,4 @@ export function registerWebGPUInputGradient(): void {
     work.release(gradient);
     return gradient;
   });
-}
+});

@@ -9,7 +9,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { overrideKernel } from "../kernel_override.ts";
+import { once, overrideKernel } from "../kernel_override.ts";
 import { webgpuKernelOptions } from "./tuning/kernel_options.ts";
 import { denseOperand } from "./products/operands.ts";
 import { runProduct } from "./products/run.ts";
@@ -63,12 +63,8 @@ export function matmulSpec(
   };
 }
 
-let registered = false;
-
 /** Replaces tfjs-backend-webgpu's `BatchMatMul` and `_FusedMatMul` for single products (once). */
-export function registerWebGPUMatMul(): void {
-  if (registered) return;
-  registered = true;
+export const registerWebGPUMatMul: () => void = once(() => {
   for (const name of ["BatchMatMul", "_FusedMatMul"]) {
     overrideKernel(name, "webgpu", (original) => (args) => {
       const { a, b, bias, preluActivationWeights } = args.inputs as Record<
@@ -99,4 +95,4 @@ export function registerWebGPUMatMul(): void {
       return runProduct(backend, spec, inputs, outShape);
     });
   }
-}
+});

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { overrideKernel } from "../kernel_override.ts";
+import { once, overrideKernel } from "../kernel_override.ts";
 
 /** tfjs-backend-webgpu's `MatMulProgramType.MatMulSmallOutputSizeProgram`. */
 const SMALL_OUTPUT_PROGRAM = 2;
@@ -33,8 +33,6 @@ function hitsBrokenSplitK(
   return fewTiles && batch * rows * cols > 128 && batch === 1 && inner >= SPLIT_K_MIN_INNER;
 }
 
-let applied = false;
-
 /**
  * Works around a bug of tfjs-backend-webgpu 4.22: for a single product
  * with a long inner dimension and a small output (AlexNet's first dense
@@ -45,9 +43,7 @@ let applied = false;
  * `BatchMatMul` and `_FusedMatMul` kernels so that such products use the
  * small-output program instead; every other product is untouched.
  */
-export function avoidBrokenSplitK(): void {
-  if (applied) return;
-  applied = true;
+export const avoidBrokenSplitK: () => void = once(() => {
   for (const name of ["BatchMatMul", "_FusedMatMul"]) {
     overrideKernel(name, "webgpu", (original) => (args) => {
       const backend = args.backend as unknown as { thresholdToIncreaseWorkgroups: number };
@@ -68,4 +64,4 @@ export function avoidBrokenSplitK(): void {
       }
     });
   }
-}
+});

@@ -65,7 +65,9 @@ Deno.test("without a dropout plan (evaluation) dropout is the identity: AlexNet'
   const predicted = model.predict(images) as tf.Tensor;
   const theirs = await predicted.data();
   ours.forEach((value, i) => assertClose(value, theirs[i], 1e-5 * Math.abs(theirs[i]) + 1e-6));
-  const trained = await forward(model, images, { seed: 1, batchSize: 2, offset: 0 }).data();
+  const trained = await forward(model, images, {
+    training: { dropout: { seed: 1, batchSize: 2, offset: 0 } },
+  }).data();
   assert(trained.some((value, i) => Math.abs(value - ours[i]) > 1e-4), "dropout changed nothing");
   tf.dispose([images, predicted]);
   model.dispose();

@@ -38,7 +38,17 @@ Deno.test("bad flags: one line naming the flag, exit 2", async () => {
   await expectInputError(
     "train",
     ["--model", "vgg"],
-    "--model vgg: must be one of alexnet, lenet, lenet-relu",
+    "--model vgg: must be one of lenet, lenet-relu, alexnet, vgg11, nin, googlenet, lenet-bn, resnet18, densenet",
+  );
+  await expectInputError(
+    "train",
+    ["--model", "nin", "--resize", "100"],
+    "--resize 100: nin needs inputs of at least 195×195 (its last 5×5 average pool must leave one value per class)",
+  );
+  await expectInputError(
+    "train",
+    ["--model", "lenet-bn", "--resize", "32"],
+    "--resize 32: lenet-bn takes the 28×28 images as they are",
   );
   await expectInputError("train", ["--epochs", "1.5"], "--epochs 1.5: must be an integer ≥ 1");
   await expectInputError(

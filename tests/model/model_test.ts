@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "../support/assert.ts";
-import { alexnetFeatureSide } from "../../model/alexnet.ts";
+import { alexnetFeatureSide } from "../../model/networks/alexnet.ts";
 import { buildModel } from "../../model/registry.ts";
 import { formatSummary, summarizeModel } from "../../model/summary.ts";
 import { setupBackend } from "../../backend/setup.ts";

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { assert, assertEquals, assertRejects } from "../support/assert.ts";
+import { assert, assertEquals, assertRejects, relativeError } from "../support/assert.ts";
 import { resizeBatch } from "../../data/resize.ts";
 import { InputError } from "../../errors.ts";
 import {
@@ -8,6 +8,8 @@ import {
   loadCheckpoint,
   loadCheckpointModel,
 } from "../../run_folder/checkpoint.ts";
+import type { ModelName } from "../../model/registry.ts";
+import { forward } from "../../training/forward.ts";
 import type { TrainConfig } from "../../training/state.ts";
 import { train } from "../../training/train.ts";
 import { autoBackend } from "../support/backends.ts";
@@ -19,7 +21,7 @@ const options = realDataOptions;
 
 const SMALL: TrainConfig = { ...TINY_CONFIG, epochs: 2, limit: 320, testLimit: 64 };
 
-async function weightsOf(model: tf.Sequential): Promise<Float32Array[]> {
+async function weightsOf(model: tf.LayersModel): Promise<Float32Array[]> {
   return await Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array));
 }
 
@@ -134,3 +136,55 @@ Deno.test({
     await Deno.remove(runDir, { recursive: true });
   },
 });
+
+/** The chapter's networks at small inputs they take, with the resize each case uses. */
+const CHAPTER_CASES: [ModelName, number][] = [
+  ["lenet", 28],
+  ["lenet-bn", 28],
+  ["vgg11", 32],
+  ["nin", 195],
+  ["googlenet", 32],
+  ["resnet18", 32],
+  ["densenet", 32],
+];
+
+for (const [name, resize] of CHAPTER_CASES) {
+  Deno.test({
+    ...options,
+    name:
+      `${name}: its checkpoint (batch norms' running statistics included) loads in tfjs and predicts as evaluation does`,
+    fn: async () => {
+      const backend = await autoBackend();
+      const runDir = await Deno.makeTempDir();
+      const config = { ...TINY_CONFIG, model: name, resize, batchSize: 8, limit: 16, testLimit: 8 };
+      const { model } = await train({ runDir, dataset: dataset!, backend, config });
+      const moved = await Promise.all(
+        model.nonTrainableWeights.map(async (w) => (await w.read().data())[0]),
+      );
+      // Two steps have moved each running mean away from 0 and each variance from 1.
+      assert(moved.every((value) => value !== 0 && value !== 1), `running statistics ${moved}`);
+      const images = resizeBatch(dataset!.test.images.subarray(0, 8 * 784), 8, resize);
+      const expected = forward(model, images);
+      const server = serveDirectory(runDir);
+      const loaded = await tf.loadLayersModel(
+        `http://127.0.0.1:${server.addr.port}/checkpoint/model.json`,
+      );
+      await server.shutdown();
+      const predicted = loaded.predict(images) as tf.Tensor;
+      const error = relativeError(
+        (await predicted.data()) as Float32Array,
+        (await expected.data()) as Float32Array,
+      );
+      assert(error <= 1e-4, `tfjs's own layers predict logits off by ${error}`);
+      // What --resume loads, checked: the optimizer's state covers the trained weights alone.
+      const resumed = await loadCheckpoint(runDir);
+      const statistics = await weightsOf(resumed.model);
+      (await weightsOf(model)).forEach((values, i) =>
+        assertEquals(Array.from(statistics[i]), Array.from(values), `weight ${i}`)
+      );
+      tf.dispose([images, expected, predicted]);
+      for (const m of [model, loaded, resumed.model]) m.dispose();
+      await Deno.remove(runDir, { recursive: true });
+    },
+  });
+}

@@ -2,32 +2,18 @@ import { join } from "node:path";
 import { assert, assertEquals, assertRejects, assertThrows } from "../support/assert.ts";
 import { InputError } from "../../errors.ts";
 import { loadCheckpoint, saveCheckpoint } from "../../run_folder/checkpoint.ts";
+import { exists } from "../../run_folder/atomic.ts";
 import { finiteJson } from "../../run_folder/finite_json.ts";
 import { train } from "../../training/train.ts";
 import { createOptimizer } from "../../training/optimizer.ts";
 import { autoBackend } from "../support/backends.ts";
 import { meaningfulLines, runTask, taskCommand } from "../support/cli.ts";
 import { realDataOptions, realDataset, tinyRun } from "../support/run_folders.ts";
+import { smallDisk, unmount } from "../support/reliability/small_disk.ts";
+import { snapshot } from "../support/reliability/folder_snapshot.ts";
 
 const dataset = realDataset;
 const options = realDataOptions;
-
-/** Every file of a folder with its bytes, to show that nothing changed. */
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const files: Record<string, string> = {};
-  for await (const entry of Deno.readDir(dir)) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory) {
-      for (const [name, bytes] of Object.entries(await snapshot(path))) {
-        files[`${entry.name}/${name}`] = bytes;
-      }
-    } else {
-      const bytes = await Deno.readFile(path);
-      files[entry.name] = `${bytes.length}:${bytes.reduce((a, b) => (a * 31 + b) >>> 0, 7)}`;
-    }
-  }
-  return files;
-}
 
 /**
  * Runs a task and checks that it failed with exit code `code` and one line
@@ -58,6 +44,8 @@ Deno.test({
       [(s) => s.config.resize = "28", /config\.resize is "28", must be an integer/],
       [(s) => s.config.model = "vgg", /config\.model is "vgg", must be one of/],
       [(s) => s.config.model = "lenet", /model\.json: modelTopology is not lenet at 28×28/],
+      // A batch-norm network's state over a LeNet-ReLU's checkpoint.
+      [(s) => s.config.model = "lenet-bn", /model\.json: modelTopology is not lenet-bn at 28×28/],
       [(s) => delete s.history, /history must be a list/],
       [(s) => s.history = [], /history has 0 epochs, but epoch is 1/],
       [(s) => s.partial.lossSum = null, /partial\.lossSum is null, must be a finite number/],
@@ -157,6 +145,7 @@ Deno.test({
     );
     const names = [...Deno.readDirSync(runDir)].map((entry) => entry.name);
     assert(!names.includes("checkpoint") && !names.includes("metrics.jsonl"), `${names}`);
+    assert(!names.includes("train.lock"), "an error left the run folder locked");
     await Deno.remove(join(runDir, ".."), { recursive: true });
   },
 });
@@ -240,6 +229,7 @@ Deno.test({
     await process.stderr.cancel();
     assertEquals(status.code, 143, stdout);
     assert(stdout.includes("checkpoint saved. Continue with:"), stdout);
+    assert(!(await exists(join(runDir, "train.lock"))), "SIGTERM left the run folder locked");
     const { state, model } = await loadCheckpoint(runDir);
     model.dispose();
     assert(state.batch > 0 && state.epoch === 0, `state ${state.epoch}/${state.batch}`);
@@ -262,25 +252,6 @@ Deno.test({
     await Deno.remove(runDir, { recursive: true });
   },
 });
-
-/** A tmpfs of `size` mounted at a fresh folder, or undefined (with a warning) where none can be. */
-async function smallDisk(size: string): Promise<string | undefined> {
-  const dir = await Deno.makeTempDir();
-  const mount = await new Deno.Command("mount", {
-    args: ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir],
-    stderr: "null",
-  }).output().catch(() => undefined);
-  if (!mount?.success) {
-    console.warn(`SKIPPED: cannot mount a small file system here (needs root and mount)`);
-    return undefined;
-  }
-  return dir;
-}
-
-async function unmount(dir: string): Promise<void> {
-  await new Deno.Command("umount", { args: [dir] }).output();
-  await Deno.remove(dir, { recursive: true });
-}
 
 Deno.test({
   ...options,

@@ -1,25 +1,12 @@
-import { fileURLToPath } from "node:url";
+import { parseTaskLine, ROOT } from "../../tools/deno_task.ts";
 
-/** The repository root. */
-export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export { ROOT };
 
 const tasks: Record<string, string> = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks;
 
-/**
- * A `deno.json` task split on spaces: the environment variables it sets
- * before `deno` (`NAME=value` words) and the arguments after it (its
- * permission flags and script).
- */
-function parseTask(task: string): { env: Record<string, string>; args: string[] } {
-  const words = tasks[task].split(/\s+/);
-  const env: Record<string, string> = {};
-  while (/^[A-Z_]+=/.test(words[0])) {
-    const [name, ...value] = words.shift()!.split("=");
-    env[name] = value.join("=");
-  }
-  const [program, ...args] = words;
-  if (program !== "deno") throw new Error(`task ${task} does not start with deno`);
-  return { env, args };
+/** A `deno.json` task split into its environment variables and its arguments after `deno`. */
+function parseTask(task: string) {
+  return parseTaskLine(tasks[task]);
 }
 
 /** The arguments of a `deno.json` task after `deno` (its permission flags and script). */

@@ -83,7 +83,7 @@ for (const backend of BACKENDS) {
 }
 
 async function batchLoss(
-  model: tf.Sequential,
+  model: tf.LayersModel,
   images: tf.Tensor4D,
   labels: tf.Tensor1D,
 ): Promise<number> {

@@ -1,11 +1,13 @@
 /**
  * `deno task view RUN_DIR` on a finished run: the feed's snapshot holds
  * the run's history and last evaluation, the checkpoint is served for the
- * browser, and Ctrl-C ends it with code 0.
+ * browser, a request addressed to another name gets 421, and Ctrl-C ends
+ * it with code 0.
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { runTask, taskCommand } from "../support/cli.ts";
 import { hasRealData } from "../support/test_data.ts";
+import { rawRequest } from "../support/reliability/raw_http.ts";
 
 /** The first line of the spawned command's stdout that matches `pattern`, and the rest unread. */
 async function firstMatch(stream: ReadableStream<Uint8Array>, pattern: RegExp) {
@@ -57,6 +59,11 @@ Deno.test({
       const missing = await fetch(`${url}checkpoint/optimizer.bin`);
       assertEquals(missing.status, 404, "only the files a browser loads are served");
       await missing.body?.cancel();
+      const port = Number(new URL(url).port);
+      for (const path of ["/", "/events", "/checkpoint/weights.bin"]) {
+        const forged = await rawRequest(port, path, ["Host: rebound.example"]);
+        assertEquals([forged.status, forged.body], [421, ""], `${path} with a forged Host`);
+      }
       view.kill("SIGINT");
       assertEquals((await view.status).code, 0);
       for await (const _ of rest) { /* drain */ }

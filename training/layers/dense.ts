@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { RELU_GRADIENT } from "../../backend/relu_gradient.ts";
 import { transposedProductInto } from "../../backend/wasm/blas.ts";
+import { activate, type Activation, activationGradient } from "./activation.ts";
 
 /**
  * Where some weights' gradients go instead of the backward pass's result:
@@ -19,40 +19,35 @@ export interface GradientSink {
   add(weight: tf.Variable, write: (target: Float32Array, accumulate: boolean) => void): void;
 }
 
-/** A dense layer's activation this op fuses. */
-export type DenseActivation = "relu" | "linear";
-
 /**
  * activation(x·W + b) as one op with its own gradient, which keeps only
  * x, W and the output: dy·Wᵀ for x, xᵀ·dy for W (or into the
  * `sink` when it takes W, by the BLAS, leaving a placeholder that shares
  * W's memory),
- * the column sums of dy for b, dy first masked by ReLU's gradient.
+ * the column sums of dy for b, dy first taken through the activation's
+ * gradient.
  */
 export function denseLayer(
   x: tf.Tensor2D,
   weights: tf.Variable,
   bias: tf.Tensor1D,
-  options: { activation: DenseActivation; sink?: GradientSink },
+  options: { activation: Activation; sink?: GradientSink },
 ): tf.Tensor2D {
   const { activation, sink } = options;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args.pop() as tf.GradSaveFunc;
     const [input, kernel, offsets] = args as tf.Tensor[];
-    // The backends' own matrix products (a BLAS on wasm); the bias and ReLU are small passes.
-    const output = tf.tidy(() => {
-      const sum = tf.add(tf.matMul(input, kernel), offsets);
-      return activation === "relu" ? tf.relu(sum) : sum;
-    }) as tf.Tensor2D;
+    // The backends' own matrix products (a BLAS on wasm); the bias and activation are small passes.
+    const output = tf.tidy(() =>
+      activate(tf.add(tf.matMul(input, kernel), offsets), activation)
+    ) as tf.Tensor2D;
     save([input, kernel, output]);
     return {
       value: output,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
         tf.tidy(() => {
           const [savedInput, savedKernel, savedOutput] = saved;
-          const dyLinear = activation === "relu"
-            ? tf.engine().runKernel(RELU_GRADIENT, { dy, y: savedOutput }) as tf.Tensor2D
-            : dy as tf.Tensor2D;
+          const dyLinear = activationGradient(dy as tf.Tensor2D, savedOutput, activation);
           const dx = tf.matMul(dyLinear, savedKernel, false, true);
           let dw: tf.Tensor;
           if (sink?.takes(weights)) {

@@ -19,6 +19,7 @@ import type { GradientSink } from "../layers/dense.ts";
 import { partGradients, trainableVariables } from "../gradients.ts";
 import { predictClasses } from "../predict.ts";
 import { isGradientWorker } from "./worker_role.ts";
+import { momentValues } from "../batch_statistics.ts";
 
 /** The worker's global scope (Deno types `self` as a window). */
 const scope = self as unknown as {
@@ -26,7 +27,7 @@ const scope = self as unknown as {
   postMessage: (message: WorkerReply) => void;
 };
 
-let context: { model: tf.Sequential; resize: number; weightsSeen: boolean } | undefined;
+let context: { model: tf.LayersModel; resize: number; weightsSeen: boolean } | undefined;
 
 /**
  * Sets the model's weights to a step's. For the first step, when no kernel
@@ -53,6 +54,15 @@ function setWeights(variables: tf.Variable[], weights: Float32Array[]): void {
     value.dispose();
   });
   context!.weightsSeen = true;
+}
+
+/** Sets the weights that are not trained (the batch norms' running statistics) to `values`. */
+function setState(model: tf.LayersModel, values: Float32Array[]): void {
+  model.nonTrainableWeights.forEach((weight, i) => {
+    const value = tf.tensor(values[i], weight.shape as number[]);
+    (weight.read() as tf.Variable).assign(value);
+    value.dispose();
+  });
 }
 
 /** Locks of `locks` (two integers per weight: the lock, then the count), taken and given back. */
@@ -121,7 +131,8 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
   if (request.kind === "init") {
     chooseBlas(request.blas);
     await setupWasm();
-    const model = buildModel(request.model, { resize: request.resize, seed: null });
+    const { resize, dropout } = request;
+    const model = buildModel(request.model, { resize, seed: null, dropout });
     context = { model, resize: request.resize, weightsSeen: false };
     const blas = workerBlasChoice();
     if (!request.allocate) return { kind: "ready", blas };
@@ -132,7 +143,10 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
     return { kind: "ready", shared: { gradients, weights, locks }, blas };
   }
   if (request.kind === "predict") {
-    if (request.loadWeights) setWeights(trainableVariables(context!.model), request.shared.weights);
+    if (request.loadWeights) {
+      setWeights(trainableVariables(context!.model), request.shared.weights);
+      setState(context!.model, request.state);
+    }
     const classes = new Uint8Array(request.images.count);
     let at = 0;
     for (const batch of epochBatches(request.images, { batchSize: request.batchSize })) {
@@ -147,12 +161,13 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
   const part = partGradients(context!, request.part, { ...request, sink });
   addIntoSum(part.gradients, request.shared, request.index);
   const [scaledLoss, correct] = await Promise.all([part.scaledLoss.data(), part.correct.data()]);
+  const moments = await momentValues(part.moments);
   tf.dispose([
     ...part.gradients.flatMap((gradient) => gradient ? [gradient] : []),
     part.scaledLoss,
     part.correct,
   ]);
-  return { kind: "result", scaledLoss: scaledLoss[0], correct: correct[0] };
+  return { kind: "result", scaledLoss: scaledLoss[0], correct: correct[0], moments };
 }
 
 if (isGradientWorker()) {

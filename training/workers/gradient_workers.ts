@@ -5,6 +5,8 @@ import type { BackendInfo } from "../../backend/setup.ts";
 import { type BlasChoice, workerBlasChoice } from "../../backend/wasm/blas.ts";
 import { copyFloats } from "../../backend/wasm/heap.ts";
 import type { DropoutPlan } from "../forward.ts";
+import type { MomentValues } from "../batch_statistics.ts";
+import { trainableVariables } from "../gradients.ts";
 import { batchSlice, MIN_SHARE, type Share } from "../step_plan.ts";
 // Carried into bundles, which start their workers from themselves (see workerEntry).
 import "./gradient_worker.ts";
@@ -18,12 +20,16 @@ export interface WorkersPart {
   /** Sum of the shares' losses divided by the size of the whole batch. */
   scaledLoss: number;
   correct: number;
+  /** Each batch norm's moments over each worker's share. */
+  moments: Map<string, MomentValues[]>;
 }
 
 /** What the workers compute on. */
 export interface WorkerOptions {
   model: ModelName;
   resize: number;
+  /** The Dropout layers' rate when not the network's own (see `NetworkOptions`). */
+  dropout?: number;
   /** How many workers to start. */
   count: number;
   /** Fewest examples per share of a batch (default `MIN_SHARE`). */
@@ -100,10 +106,12 @@ export class GradientWorkers {
     }
     const replies = workers.map((worker) => nextReply(worker));
     workers.forEach((worker, i) => {
-      const { model, resize } = options;
+      const { model, resize, dropout } = options;
       const allocate = i === 0 ? { separateWeights: workers.length > 1 } : undefined;
       const blas = workerBlasChoice();
-      worker.postMessage({ kind: "init", model, resize, blas, allocate } satisfies WorkerRequest);
+      worker.postMessage(
+        { kind: "init", model, resize, blas, dropout, allocate } satisfies WorkerRequest,
+      );
     });
     let onAbort = () => {};
     const aborted = new Promise<WorkerReply[]>((resolve) => {
@@ -162,25 +170,38 @@ export class GradientWorkers {
     return () =>
       Promise.all(replies).then((all) => {
         const results = all.map(expectResult);
+        const moments = new Map<string, MomentValues[]>();
+        for (const result of results) {
+          for (const [layer, values] of result.moments) {
+            moments.set(layer, [...(moments.get(layer) ?? []), values]);
+          }
+        }
         return {
           gradients: shared.gradients,
           scaledLoss: results.reduce((sum, r) => sum + r.scaledLoss, 0),
           correct: results.reduce((sum, r) => sum + r.correct, 0),
+          moments,
         };
       });
   }
 
   /**
-   * Copies the weights to the workers for an evaluation and returns a
+   * Copies the model's weights to the workers for an evaluation and returns a
    * function that classifies images: it cuts them among the workers, at
    * most `batchSize` each, and resolves to each worker's classes in order.
    */
   async predictor(
-    variables: tf.Variable[],
+    model: tf.LayersModel,
     options: { resize: number; batchSize: number },
   ): Promise<(images: Batch) => Promise<Uint8Array[]>> {
     const { shared } = this;
+    const variables = trainableVariables(model);
     await Promise.all(variables.map((v, i) => copyFloats(v, shared.weights[i])));
+    const state = await Promise.all(
+      model.nonTrainableWeights.map(async (weight) =>
+        Float32Array.from(await weight.read().data() as Float32Array)
+      ),
+    );
     const loaded = new Set<number>();
     return (images) =>
       Promise.all(
@@ -194,6 +215,7 @@ export class GradientWorkers {
             kind: "predict",
             loadWeights: !loaded.has(i),
             shared,
+            state,
             images: { images: part.images.slice(), labels: part.labels.slice(), count },
             resize: options.resize,
             batchSize: options.batchSize,

@@ -7,6 +7,7 @@ import type { BlasChoice } from "../../backend/wasm/blas.ts";
 import type { Batch } from "../../data/batches.ts";
 import type { ModelName } from "../../model/registry.ts";
 import type { DropoutPlan } from "../forward.ts";
+import type { MomentValues } from "../batch_statistics.ts";
 
 /**
  * Messages to a gradient worker. A step's weights, the sum of the workers'
@@ -22,6 +23,8 @@ export type WorkerRequest =
     resize: number;
     /** The main thread's BLAS (its path, or `none`): each worker opens its own copy of it. */
     blas: BlasChoice;
+    /** The Dropout layers' rate when not the network's own (0: off, for the parity tests). */
+    dropout?: number;
     /**
      * Make the shared memory (the first worker): the sum of gradients and its
      * locks, and a block for the weights when `separateWeights` (several
@@ -36,6 +39,8 @@ export type WorkerRequest =
     /** Read the weights from shared memory first (the first images of an evaluation). */
     loadWeights: boolean;
     shared: SharedBuffers;
+    /** The values of the weights that are not trained (batch norms' running statistics), in order. */
+    state: Float32Array[];
     images: Batch;
     resize: number;
     batchSize: number;
@@ -76,6 +81,12 @@ export type WorkerReply =
     /** The BLAS the worker opened (its path, or `none`). */
     blas: BlasChoice;
   }
-  | { kind: "result"; scaledLoss: number; correct: number }
+  | {
+    kind: "result";
+    scaledLoss: number;
+    correct: number;
+    /** Each batch norm's moments over this worker's share. */
+    moments: Map<string, MomentValues>;
+  }
   | { kind: "classes"; classes: Uint8Array }
   | { kind: "error"; message: string };

@@ -2,6 +2,10 @@
 // and classifies test images and drawings with the latest checkpoint in tfjs.
 /* global tf */
 import { applyEvent } from "/apply_event.js";
+import { definePaddedMaxPooling2D } from "/padded_max_pool.js";
+
+// GoogLeNet's checkpoints hold this layer (PyTorch's padded max-pool), which tfjs lacks.
+definePaddedMaxPooling2D(tf);
 
 const SIDE = 28;
 const GRID_IMAGES = 24;

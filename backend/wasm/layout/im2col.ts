@@ -129,3 +129,32 @@ export function im2colConvolution(
   }
   return output;
 }
+
+/**
+ * The inverse of {@link patchRows}: adds each row of `rows` (one output
+ * pixel's patch, in the filter's order) back onto the place of `padded`
+ * that the patch was read from. Patches of a strided convolution overlap
+ * where the filter is wider than the stride, and there the sums meet.
+ */
+export function addPatchRows(
+  rows: Float32Array,
+  padded: Float32Array,
+  options: { layout: PatchLayout; first: number; count: number },
+): void {
+  const { layout, first, count } = options;
+  const { rows: height, columns, channels, filterHeight, filterWidth } = layout;
+  const { strideHeight, strideWidth, outHeight, outWidth } = layout;
+  const run = filterWidth * channels;
+  const rowStride = columns * channels;
+  let from = 0;
+  for (let b = first; b < first + count; b++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      for (let ox = 0; ox < outWidth; ox++) {
+        let to = ((b * height + oy * strideHeight) * columns + ox * strideWidth) * channels;
+        for (let ky = 0; ky < filterHeight; ky++, to += rowStride, from += run) {
+          for (let i = 0; i < run; i++) padded[to + i] += rows[from + i];
+        }
+      }
+    }
+  }
+}

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { overrideKernel } from "../../kernel_override.ts";
+import { once, overrideKernel } from "../../kernel_override.ts";
 import { padInto } from "../layout/pad.ts";
 import { WasmWorkspace } from "../workspace.ts";
 import { type TileGrid, tileGrid, type WinogradScheme } from "./tiles.ts";
@@ -15,11 +15,6 @@ interface ConvArgs {
   backend: tf.KernelBackend;
   attrs: tf.NamedAttrMap;
 }
-
-/** tfjs's own wasm Conv2D (XNNPACK), kept for the convolutions Winograd does not cover. */
-let xnnpackConv2D: tf.KernelFunc | undefined;
-/** tfjs's own wasm FusedConv2D, kept for the convolutions Winograd does not cover. */
-let xnnpackFusedConv2D: tf.KernelFunc | undefined;
 
 /**
  * Narrowest channel count worth the transforms: with fewer channels the
@@ -132,7 +127,7 @@ function transformInput(
 /**
  * The "same" convolution of `x` with `filter` by Winograd's `scheme`, plus
  * `bias` and a ReLU if asked. The input gradient is such a convolution too
- * (see `wasm_conv_grads.ts`).
+ * (see `../convolution/gradients.ts`).
  */
 export function winogradConv2D(
   backend: tf.KernelBackend,
@@ -250,16 +245,21 @@ export function winogradFilterGradient(
   return gradient;
 }
 
-function conv2D(args: ConvArgs): tf.TensorInfo {
+/** A convolution by Winograd's algorithm where it applies, else by tfjs's kernel `xnnpack`. */
+function conv2D(args: ConvArgs, xnnpack: tf.KernelFunc): tf.TensorInfo {
   const { inputs: { x, filter }, backend, attrs } = args;
   const scheme = winogradScheme(x.shape, filter.shape, attrs);
   if (scheme === undefined) {
-    return xnnpackConv2D!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    return xnnpack(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
   return winogradConv2D(backend, { scheme, x, filter });
 }
 
-function fusedConv2D(args: ConvArgs): tf.TensorInfo {
+/**
+ * A fused convolution (bias, ReLU or none) by Winograd's algorithm where it
+ * applies, else by tfjs's kernel `xnnpack`.
+ */
+function fusedConv2D(args: ConvArgs, xnnpack: tf.KernelFunc): tf.TensorInfo {
   const { inputs: { x, filter, bias, preluActivationWeights }, backend, attrs } = args;
   const activation = attrs.activation ?? "linear";
   const scheme = winogradScheme(x.shape, filter.shape, attrs);
@@ -267,7 +267,7 @@ function fusedConv2D(args: ConvArgs): tf.TensorInfo {
     scheme === undefined || preluActivationWeights ||
     (activation !== "linear" && activation !== "relu")
   ) {
-    return xnnpackFusedConv2D!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    return xnnpack(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
   return winogradConv2D(backend, { scheme, x, filter, bias, relu: activation === "relu" });
 }
@@ -276,14 +276,11 @@ function fusedConv2D(args: ConvArgs): tf.TensorInfo {
  * Routes the wasm backend's 3×3 and 5×5 stride-1 "same" convolutions (plain
  * and fused with bias and ReLU) through Winograd's algorithm, once.
  */
-export function registerWasmWinograd(): void {
-  if (xnnpackConv2D !== undefined) return;
-  overrideKernel("Conv2D", "wasm", (original) => {
-    xnnpackConv2D = original;
-    return conv2D as unknown as tf.KernelFunc;
-  });
-  overrideKernel("FusedConv2D", "wasm", (original) => {
-    xnnpackFusedConv2D = original;
-    return fusedConv2D as unknown as tf.KernelFunc;
-  });
-}
+export const registerWasmWinograd: () => void = once(() => {
+  overrideKernel("Conv2D", "wasm", (original) => (args) => conv2D(args as ConvArgs, original));
+  overrideKernel(
+    "FusedConv2D",
+    "wasm",
+    (original) => (args) => fusedConv2D(args as ConvArgs, original),
+  );
+});

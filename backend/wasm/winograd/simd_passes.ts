@@ -1,5 +1,5 @@
 /**
- * The 1-D passes of the Toom–Cook transforms (see `winograd_toom_cook.ts`)
+ * The 1-D passes of the Toom–Cook transforms (see `toom_cook.ts`)
  * as WebAssembly SIMD functions on tfjs's wasm heap, four channels at a
  * time: each output vector is a sum of the input vectors times the matrix
  * entries, in float32 (the JavaScript passes sum in float64 and round once).

@@ -9,7 +9,7 @@
  * gradient follows from the same identity:
  * dg = Gᵀ [Σ over tiles (A dY Aᵀ) ⊙ (Bᵀ d B)] G. Tensors in the "tile
  * domain" are held as α² planes, one per element, each a row-major matrix.
- * The schemes are built by `winograd_toom_cook.ts`.
+ * The schemes are built by `toom_cook.ts`.
  *
  * @module
  */

@@ -6,7 +6,7 @@ import { heapEpilogue, type HeapPass, heapPass, passModule, usedColumns } from "
  * Toom–Cook method from α − 1 finite points and ∞ (α = m + r − 1), its
  * transforms two 1-D passes of a matrix each (down the tile, then across),
  * compiled to JavaScript with the channels innermost, and the per-tile ones
- * also to WebAssembly SIMD on the heap (`winograd_simd.ts`).
+ * also to WebAssembly SIMD on the heap (`simd_passes.ts`).
  *
  * @module
  */
@@ -106,7 +106,7 @@ function compilePass(matrix: number[][]): Pass {
   return new Function("ins", "inAt", "outs", "outAt", "count", body.join("\n")) as Pass;
 }
 
-/** A SIMD pass on the heap (see `winograd_simd.ts`) called as a {@link Pass} on heap views. */
+/** A SIMD pass on the heap (see `simd_passes.ts`) called as a {@link Pass} on heap views. */
 function viewPass(pass: HeapPass, matrix: number[][]): Pass {
   const used = usedColumns(matrix);
   const addresses = new Array(used.length + matrix.length + 1).fill(0);
@@ -156,83 +156,91 @@ export function toomCookScheme(
   filterSize: number,
   points: number[],
 ): WinogradScheme {
-  const matrices = toomCookMatrices(outputSize, filterSize, points);
-  const tileSize = outputSize + filterSize - 1;
-  const elements = tileSize * tileSize;
-  const tileMatrices = {
-    input: matrices.inputTransposed,
-    output: matrices.outputTransposed,
-    gradient: transposed(matrices.outputTransposed),
-  };
-  type TileTransform = keyof typeof tileMatrices;
-  const names = Object.keys(tileMatrices) as TileTransform[];
-  const binaries = Object.fromEntries(
-    names.map((name) => [name, passModule(tileMatrices[name])]),
-  ) as Record<TileTransform, Uint8Array<ArrayBuffer>>;
-  const compiled = Object.fromEntries(
-    names.map((name) => [name, compilePass(tileMatrices[name])]),
-  ) as Record<TileTransform, Pass>;
-  const filterPass = compilePass(matrices.filter);
-  const filterGradientPass = compilePass(transposed(matrices.filter));
-  const [tileIn, tileOut] = [new Array(tileSize).fill(0), new Array(tileSize).fill(0)];
-  const [filterIn, outputOut] = [new Array(filterSize).fill(0), new Array(outputSize).fill(0)];
-  const same = (array: Float32Array, length: number) => new Array(length).fill(array);
-  const buffers = [new Float32Array(0), new Float32Array(0)];
+  return new ToomCookScheme(outputSize, filterSize, points);
+}
+
+/** The transforms that run once per tile, and may run as SIMD passes on the heap. */
+type TileTransform = "input" | "output" | "gradient";
+
+/** How a per-tile transform runs: its pass, its scratch arrays, how it finishes an output row. */
+interface TileWork {
+  pass: Pass;
+  /** Scratch array `which` (0 or 1) of at least `length` floats. */
+  scratch: (which: number, length: number) => Float32Array;
+  finish: FinishRow;
+}
+
+/**
+ * The five transforms of F(m×m, r×r) by the matrices of {@link toomCookMatrices}:
+ * each two passes of a matrix (down the tile, then across), compiled once.
+ * The offset arrays and the scratch are kept from call to call.
+ */
+class ToomCookScheme implements WinogradScheme {
+  readonly tileSize: number;
+  /** Matrices of the per-tile transforms: Bᵀ, Aᵀ, and A for the output gradient. */
+  private readonly tileMatrices: Record<TileTransform, number[][]>;
+  /** Their SIMD modules and JavaScript passes. */
+  private readonly binaries: Record<TileTransform, Uint8Array<ArrayBuffer>>;
+  private readonly compiled: Record<TileTransform, Pass>;
+  /** G's pass, and Gᵀ's (the filter gradient). */
+  private readonly filterPass: Pass;
+  private readonly filterGradientPass: Pass;
+  /** Offsets of the vectors a pass reads or writes: α, α, r and m of them. */
+  private readonly tileIn: number[];
+  private readonly tileOut: number[];
+  private readonly filterIn: number[];
+  private readonly outputOut: number[];
+  /** 0, 1, … α − 1. */
+  private readonly tileIndices: number[];
   /**
-   * Scratch array `which` (0 or 1), at least `length` long, kept from call
-   * to call: conv2's filter transform alone needs 3.9 MB, and fresh pages
-   * cost a fault each (15–20 K faults a pass when allocated per call).
+   * The JavaScript scratch arrays, kept from call to call: conv2's filter
+   * transform alone needs 3.9 MB, and fresh pages cost a fault each (15–20 K
+   * faults a pass when allocated per call).
    */
-  const scratch = (which: number, length: number) => {
-    if (buffers[which].length < length) buffers[which] = new Float32Array(length);
-    return buffers[which];
-  };
-  /**
-   * The pass of the per-tile transform `name` over `layout.channels`, its
-   * scratch array `which` (0 or 1) of `length` floats, and how it finishes
-   * a row of output pixels: on the heap in SIMD when the layout lends heap
-   * scratch and the channels come in fours, else in JavaScript.
-   */
-  const tileWork = (layout: TileLayout, name: TileTransform) => {
-    const { simd, channels } = layout;
-    const onHeap = simd && channels % 4 === 0 ? simd : undefined;
-    const pass = onHeap && heapPass(onHeap.heap, binaries[name]);
-    if (!onHeap || !pass) return { pass: compiled[name], scratch, finish: finishRow };
-    const heapScratch = (which: number, length: number) =>
-      which === 0
-        ? onHeap.scratch.subarray(0, length)
-        : onHeap.scratch.subarray(onHeap.scratch.length - length);
-    const epilogue = name === "output" ? heapEpilogue(onHeap.heap) : undefined;
-    const finish: FinishRow = epilogue
-      ? (row, at, across, bias, floats, relu) =>
-        epilogue(
-          row.byteOffset + 4 * at,
-          across.byteOffset,
-          bias.byteOffset,
-          4 * bias.length,
-          4 * floats,
-          relu,
-        )
-      : finishRow;
-    return { pass: viewPass(pass, tileMatrices[name]), scratch: heapScratch, finish };
-  };
-  const tileIndices = Array.from({ length: tileSize }, (_, i) => i);
-  /** The planes of each row of the tile. */
-  const planeRowsOf = (planes: Float32Array[]) =>
-    tileIndices.map((i) => planes.slice(i * tileSize, (i + 1) * tileSize));
-  /** The planes of each column of the tile. */
-  const planeColumnsOf = (planes: Float32Array[]) =>
-    tileIndices.map((j) => tileIndices.map((i) => planes[i * tileSize + j]));
+  private readonly buffers = [new Float32Array(0), new Float32Array(0)];
+
+  constructor(readonly outputSize: number, readonly filterSize: number, points: number[]) {
+    const matrices = toomCookMatrices(outputSize, filterSize, points);
+    this.tileSize = outputSize + filterSize - 1;
+    this.tileMatrices = {
+      input: matrices.inputTransposed,
+      output: matrices.outputTransposed,
+      gradient: transposed(matrices.outputTransposed),
+    };
+    const names = Object.keys(this.tileMatrices) as TileTransform[];
+    this.binaries = Object.fromEntries(
+      names.map((name) => [name, passModule(this.tileMatrices[name])]),
+    ) as Record<TileTransform, Uint8Array<ArrayBuffer>>;
+    this.compiled = Object.fromEntries(
+      names.map((name) => [name, compilePass(this.tileMatrices[name])]),
+    ) as Record<TileTransform, Pass>;
+    this.filterPass = compilePass(matrices.filter);
+    this.filterGradientPass = compilePass(transposed(matrices.filter));
+    [this.tileIn, this.tileOut] = [
+      new Array(this.tileSize).fill(0),
+      new Array(this.tileSize).fill(0),
+    ];
+    [this.filterIn, this.outputOut] = [
+      new Array(filterSize).fill(0),
+      new Array(outputSize).fill(0),
+    ];
+    this.tileIndices = Array.from({ length: this.tileSize }, (_, i) => i);
+  }
+
+  tileScratchFloats(channels: number): number {
+    return (this.tileSize * this.tileSize + this.outputSize) * channels;
+  }
 
   /** Bᵀ d B for every α×α tile of `padded`, tiles m apart: rows, then columns. */
-  function inputTiles(padded: Float32Array, planes: Float32Array[], layout: TileLayout): void {
+  inputTiles(padded: Float32Array, planes: Float32Array[], layout: TileLayout): void {
+    const { tileSize, tileIn, tileOut } = this;
     const { grid: { batch, step, tilesHigh, tilesWide }, channels: c } = layout;
-    const { pass: inputPass, scratch } = tileWork(layout, "input");
+    const { pass: inputPass, scratch } = this.tileWork(layout, "input");
     const columns = step * tilesWide + tileSize - step;
     const rows = step * tilesHigh + tileSize - step;
-    const down = scratch(0, elements * c);
+    const down = scratch(0, tileSize * tileSize * c);
     const [paddedIns, downs] = [same(padded, tileSize), same(down, tileSize)];
-    const planeRows = planeRowsOf(planes);
+    const planeRows = this.planeRowsOf(planes);
     let at = 0;
     for (let b = 0; b < batch; b++) {
       for (let ty = 0; ty < tilesHigh; ty++) {
@@ -253,15 +261,16 @@ export function toomCookScheme(
   }
 
   /** G g Gᵀ for a filter [r, r, channelsIn, channelsOut]. */
-  function filterTiles(filter: Float32Array, planes: Float32Array[], pairs: number): void {
-    const down = scratch(0, tileSize * filterSize * pairs);
+  filterTiles(filter: Float32Array, planes: Float32Array[], pairs: number): void {
+    const { tileSize, filterSize, filterIn, tileOut, filterPass } = this;
+    const down = this.scratch(0, tileSize * filterSize * pairs);
     const [filters, downs] = [same(filter, filterSize), same(down, tileSize)];
     for (let kx = 0; kx < filterSize; kx++) {
       strided(filterIn, kx * pairs, filterSize * pairs);
       filterPass(filters, filterIn, downs, strided(tileOut, kx * pairs, filterSize * pairs), pairs);
     }
     const downIns = same(down, filterSize);
-    const planeRows = planeRowsOf(planes);
+    const planeRows = this.planeRowsOf(planes);
     tileOut.fill(0);
     for (let i = 0; i < tileSize; i++) {
       strided(filterIn, i * filterSize * pairs, pairs);
@@ -270,10 +279,11 @@ export function toomCookScheme(
   }
 
   /** Aᵀ m A for every tile, plus `bias` and a ReLU if asked: columns, then rows. */
-  function outputTiles(planes: Float32Array[], output: Float32Array, layout: OutputLayout): void {
+  outputTiles(planes: Float32Array[], output: Float32Array, layout: OutputLayout): void {
+    const { tileSize, outputSize, tileIn, outputOut } = this;
     const { grid: { batch, height, width, tilesHigh, tilesWide }, channels: c, bias, relu } =
       layout;
-    const { pass: outputPass, scratch, finish } = tileWork(layout, "output");
+    const { pass: outputPass, scratch, finish } = this.tileWork(layout, "output");
     const down = scratch(0, outputSize * tileSize * c);
     const across = scratch(1, outputSize * c);
     const [downs, downIns, acrosses] = [
@@ -281,7 +291,7 @@ export function toomCookScheme(
       same(down, tileSize),
       same(across, outputSize),
     ];
-    const planeColumns = planeColumnsOf(planes);
+    const planeColumns = this.planeColumnsOf(planes);
     let at = 0;
     for (let b = 0; b < batch; b++) {
       for (let ty = 0; ty < tilesHigh; ty++) {
@@ -304,9 +314,10 @@ export function toomCookScheme(
   }
 
   /** A dY Aᵀ for every m×m tile of `dy` [batch, m·tilesHigh, m·tilesWide, channels]. */
-  function gradientTiles(dy: Float32Array, planes: Float32Array[], layout: TileLayout): void {
+  gradientTiles(dy: Float32Array, planes: Float32Array[], layout: TileLayout): void {
+    const { tileSize, outputSize, tileOut, outputOut } = this;
     const { grid: { batch, tilesHigh, tilesWide }, channels: c } = layout;
-    const { pass: gradientPass, scratch } = tileWork(layout, "gradient");
+    const { pass: gradientPass, scratch } = this.tileWork(layout, "gradient");
     const rowStride = outputSize * tilesWide * c;
     const down = scratch(0, tileSize * outputSize * c);
     const [dys, downs, downIns] = [
@@ -314,7 +325,7 @@ export function toomCookScheme(
       same(down, tileSize),
       same(down, outputSize),
     ];
-    const planeRows = planeRowsOf(planes);
+    const planeRows = this.planeRowsOf(planes);
     let at = 0;
     for (let b = 0; b < batch; b++) {
       for (let ty = 0; ty < tilesHigh; ty++) {
@@ -335,14 +346,15 @@ export function toomCookScheme(
   }
 
   /** Gᵀ m G: the filter gradient [r, r, channelsIn, channelsOut]. */
-  function filterGradientFromTiles(planes: Float32Array[], gradient: Float32Array, pairs: number) {
-    const down = scratch(0, filterSize * tileSize * pairs);
+  filterGradientFromTiles(planes: Float32Array[], gradient: Float32Array, pairs: number): void {
+    const { tileSize, filterSize, tileIn, filterIn, filterGradientPass } = this;
+    const down = this.scratch(0, filterSize * tileSize * pairs);
     const [downs, downIns, gradients] = [
       same(down, filterSize),
       same(down, tileSize),
       same(gradient, filterSize),
     ];
-    const planeColumns = planeColumnsOf(planes);
+    const planeColumns = this.planeColumnsOf(planes);
     tileIn.fill(0);
     for (let j = 0; j < tileSize; j++) {
       const taps = strided(filterIn, j * pairs, tileSize * pairs);
@@ -355,15 +367,61 @@ export function toomCookScheme(
     }
   }
 
-  return {
-    filterSize,
-    outputSize,
-    tileSize,
-    tileScratchFloats: (channels) => (tileSize * tileSize + outputSize) * channels,
-    inputTiles,
-    filterTiles,
-    outputTiles,
-    gradientTiles,
-    filterGradientFromTiles,
-  };
+  /** JavaScript scratch array `which` (0 or 1), at least `length` long (see `buffers`). */
+  private scratch(which: number, length: number): Float32Array {
+    if (this.buffers[which].length < length) this.buffers[which] = new Float32Array(length);
+    return this.buffers[which];
+  }
+
+  /**
+   * How the per-tile transform `name` runs over `layout.channels`: on the
+   * heap in SIMD when the layout lends heap scratch and the channels come in
+   * fours, else in JavaScript.
+   */
+  private tileWork(layout: TileLayout, name: TileTransform): TileWork {
+    const { simd, channels } = layout;
+    const onHeap = simd && channels % 4 === 0 ? simd : undefined;
+    const pass = onHeap && heapPass(onHeap.heap, this.binaries[name]);
+    if (!onHeap || !pass) {
+      return {
+        pass: this.compiled[name],
+        scratch: (which, length) => this.scratch(which, length),
+        finish: finishRow,
+      };
+    }
+    const heapScratch = (which: number, length: number) =>
+      which === 0
+        ? onHeap.scratch.subarray(0, length)
+        : onHeap.scratch.subarray(onHeap.scratch.length - length);
+    const epilogue = name === "output" ? heapEpilogue(onHeap.heap) : undefined;
+    const finish: FinishRow = epilogue
+      ? (row, at, across, bias, floats, relu) =>
+        epilogue(
+          row.byteOffset + 4 * at,
+          across.byteOffset,
+          bias.byteOffset,
+          4 * bias.length,
+          4 * floats,
+          relu,
+        )
+      : finishRow;
+    return { pass: viewPass(pass, this.tileMatrices[name]), scratch: heapScratch, finish };
+  }
+
+  /** The planes of each row of the tile. */
+  private planeRowsOf(planes: Float32Array[]): Float32Array[][] {
+    const { tileSize } = this;
+    return this.tileIndices.map((i) => planes.slice(i * tileSize, (i + 1) * tileSize));
+  }
+
+  /** The planes of each column of the tile. */
+  private planeColumnsOf(planes: Float32Array[]): Float32Array[][] {
+    const { tileSize, tileIndices } = this;
+    return tileIndices.map((j) => tileIndices.map((i) => planes[i * tileSize + j]));
+  }
+}
+
+/** `length` references to `array`: the input or output vectors of a pass within one array. */
+function same(array: Float32Array, length: number): Float32Array[] {
+  return new Array(length).fill(array);
 }

@@ -16,7 +16,7 @@ if (installed.length === 0) {
 
 Deno.test({
   name:
-    "wasm products by each BLAS installed and by XNNPACK equal the CPU's (dense, every transpose; Winograd and im2col convolutions, conv1's forward)",
+    "wasm products by each BLAS installed and by XNNPACK equal the CPU's (dense, every transpose; Winograd and im2col convolutions, conv1's and the stems' forward, 1×1 convolutions)",
   ignore: installed.length === 0,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -28,12 +28,24 @@ Deno.test({
     const x = uniformTensor([3, 13, 13, 64], random);
     const filter = uniformTensor([3, 3, 64, 72], random);
     const dy = uniformTensor([3, 13, 13, 72], random);
+    const stridedDy = uniformTensor([3, 7, 7, 72], random);
     const conv1 = uniformTensor([2, 67, 67, 1], random);
     const conv1Dy = uniformTensor([2, 15, 15, 96], random);
     // A side the stride divides: on XNNPACK, the space-to-depth route.
     const conv1Input = uniformTensor([2, 68, 68, 1], random);
     const conv1Filter = uniformTensor([11, 11, 1, 96], random);
     const conv1Bias = uniformTensor([96], random);
+    // The 7×7 stride-2 stem of GoogLeNet, ResNet and DenseNet, padded by 3.
+    const stem = uniformTensor([2, 32, 32, 1], random);
+    const stemFilter = uniformTensor([7, 7, 1, 64], random);
+    const stemBias = uniformTensor([64], random);
+    // 1×1 convolutions (NiN's, Inception's): products of the pixels by the filter.
+    const pointwiseX = uniformTensor([3, 6, 5, 24], random);
+    const pointwiseFilter = uniformTensor([1, 1, 24, 40], random);
+    const pointwiseDy = uniformTensor([3, 6, 5, 40], random);
+    // Few output channels (LeNet's conv2): im2col on the BLAS, batch-as-channels without.
+    const narrowX = uniformTensor([3, 14, 14, 6], random);
+    const narrowDy = uniformTensor([3, 10, 10, 16], random);
     const same = { strides: 1, pad: "same", dataFormat: "NHWC", dilations: 1 };
     const kernels = () => [
       tf.matMul(a, b),
@@ -47,6 +59,13 @@ Deno.test({
       tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
         ...same,
         filterShape: filter.shape,
+      }) as tf.Tensor,
+      // Strided: dy times the filter, added back patch by patch (ResNet's downsampling).
+      tf.engine().runKernel("Conv2DBackpropInput", { dy: stridedDy, filter }, {
+        strides: 2,
+        pad: 1,
+        dataFormat: "NHWC",
+        inputShape: x.shape,
       }) as tf.Tensor,
       tf.engine().runKernel("Conv2DBackpropFilter", { x: conv1, dy: conv1Dy }, {
         strides: 4,
@@ -64,6 +83,38 @@ Deno.test({
           strides: 4,
           pad: "valid",
           bias: conv1Bias,
+          activation,
+        })
+      ),
+      tf.fused.conv2d({
+        x: pointwiseX as tf.Tensor4D,
+        filter: pointwiseFilter as tf.Tensor4D,
+        strides: 1,
+        pad: "valid",
+        bias: stemBias.slice(0, 40),
+        activation: "relu",
+      }),
+      tf.engine().runKernel("Conv2DBackpropInput", { dy: pointwiseDy, filter: pointwiseFilter }, {
+        ...same,
+        inputShape: pointwiseX.shape,
+      }) as tf.Tensor,
+      tf.engine().runKernel("Conv2DBackpropFilter", { x: narrowX, dy: narrowDy }, {
+        strides: 1,
+        pad: "valid",
+        dataFormat: "NHWC",
+        filterShape: [5, 5, 6, 16],
+      }) as tf.Tensor,
+      tf.engine().runKernel("Conv2DBackpropFilter", { x: pointwiseX, dy: pointwiseDy }, {
+        ...same,
+        filterShape: pointwiseFilter.shape,
+      }) as tf.Tensor,
+      ...(["relu", "linear"] as const).map((activation) =>
+        tf.fused.conv2d({
+          x: stem as tf.Tensor4D,
+          filter: stemFilter as tf.Tensor4D,
+          strides: 2,
+          pad: 3,
+          bias: stemBias,
           activation,
         })
       ),

@@ -20,8 +20,9 @@ type Conv = {
 /**
  * AlexNet's five convolutions (on smaller images: the CPU backend is slow;
  * conv2, conv3 and conv4 by Winograd's algorithm), LeNet's two, one whose im2col
- * matrix is built in two chunks (two examples, then one), and odd ones (stride 2 and 3,
- * channels not a multiple of 4, asymmetric "same" padding).
+ * matrix is built in two chunks (two examples, then one), ResNet's strided ones (3×3
+ * padded by 1, the 1×1 shortcut, the 7×7 stem padded by 3), and odd ones (stride 2 and
+ * 3, channels not a multiple of 4, asymmetric "same" padding).
  */
 const CONVS: Conv[] = [
   { x: [17, 35, 35, 1], filter: [11, 11, 1, 96], stride: 4, pad: 1 },
@@ -34,6 +35,9 @@ const CONVS: Conv[] = [
   { x: [3, 10, 9, 5], filter: [3, 2, 5, 7], stride: 2, pad: "same" },
   { x: [3, 10, 9, 5], filter: [4, 2, 5, 7], stride: 1, pad: "same" },
   { x: [2, 11, 13, 3], filter: [3, 3, 3, 4], stride: 3, pad: "valid" },
+  { x: [3, 12, 12, 64], filter: [3, 3, 64, 128], stride: 2, pad: 1 },
+  { x: [3, 13, 13, 64], filter: [1, 1, 64, 128], stride: 2, pad: "valid" },
+  { x: [2, 32, 32, 1], filter: [7, 7, 1, 64], stride: 2, pad: 3 },
 ];
 
 /** The gradients of Σ conv(x, filter) · dy: the two backward kernels' outputs. */
@@ -119,7 +123,7 @@ type Pool = {
   x: [number, number, number, number];
   size: number | [number, number];
   stride: number;
-  pad: "same" | "valid";
+  pad: "same" | "valid" | number;
 };
 
 /**
@@ -131,6 +135,10 @@ const POOLS: Pool[] = [
   { x: [2, 28, 28, 6], size: 2, stride: 2, pad: "valid" },
   { x: [2, 9, 7, 5], size: 3, stride: 1, pad: "same" },
   { x: [2, 10, 11, 3], size: [2, 3], stride: 2, pad: "same" },
+  // Padded windows over channels in fours (Inception's, the stems' and GoogLeNet's pools).
+  { x: [2, 6, 6, 8], size: 3, stride: 1, pad: "same" },
+  { x: [2, 12, 12, 8], size: 3, stride: 2, pad: 1 },
+  { x: [2, 11, 12, 4], size: 3, stride: 2, pad: 1 },
 ];
 
 Deno.test({
@@ -206,6 +214,38 @@ Deno.test({
     assert(values.join() === "1,-2,3.5", `clone after disposing its input: ${values}`);
     clone.dispose();
     assert(heap.refCount(x.dataId) === 0, "memory still held after disposing both");
+    await setupBackend("cpu");
+  },
+});
+
+/** Splits along the channels (a concatenation's gradient), as sizes or a count, and along another axis. */
+const SPLITS: { shape: number[]; sizes: number | number[]; axis: number }[] = [
+  { shape: [4, 6, 6, 96], sizes: [64, 32], axis: 3 },
+  { shape: [2, 3, 5, 7], sizes: [2, -1, 3], axis: -1 },
+  { shape: [3, 4, 12], sizes: 3, axis: 2 },
+  { shape: [4, 6, 6, 8], sizes: [1, 3], axis: 0 },
+];
+
+Deno.test({
+  name: "wasm split along channels equals the CPU backend's",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    for (const { shape, sizes, axis } of SPLITS) {
+      await setupBackend("cpu");
+      const x = uniform(shape);
+      const expected = await Promise.all(tf.split(x, sizes, axis).map((part) => part.data()));
+      await setupBackend("wasm");
+      const actual = await Promise.all(tf.split(x, sizes, axis).map((part) => part.data()));
+      assert(actual.length === expected.length, `${actual.length} parts, not ${expected.length}`);
+      actual.forEach((values, i) =>
+        assert(
+          values.every((v, j) => v === expected[i][j]),
+          `[${shape}] split ${sizes} on ${axis}: part ${i} differs`,
+        )
+      );
+      x.dispose();
+    }
     await setupBackend("cpu");
   },
 });

@@ -1,30 +1,30 @@
 import * as tf from "@tensorflow/tfjs";
-import { RELU_GRADIENT } from "../../backend/relu_gradient.ts";
+import { type Activation, activationGradient } from "./activation.ts";
 
-/** Stride and padding of a 2-D convolution (NHWC, no dilation). */
+/** Stride and padding of a 2-D convolution (NHWC, no dilation); a number pads every side alike. */
 export interface ConvGeometry {
   strides: [number, number];
-  pad: "same" | "valid";
+  pad: "same" | "valid" | number;
 }
 
 /**
- * relu(conv2d(x, filter) + bias) as one FusedConv2D kernel, with its own
- * gradient that keeps only x, the filter and the output. While recording
- * gradients, tfjs's layers run Conv2D, Add and Relu apart and keep all
- * three outputs for the backward pass: 2 × 68 MB more at AlexNet's first
- * layer (64 examples), about 300 MB over its five. Without
- * `inputGradient` (a network's first layer, whose input is the images) no
- * gradient flows to x: tfjs skips gradients nobody asked for, but an op's
- * own gradient computes all it returns (for AlexNet's first layer, about as
- * long as the rest of the backward pass).
+ * activation(conv2d(x, filter) + bias) as one FusedConv2D kernel, with its
+ * own gradient that keeps only x, the filter and the output. While
+ * recording gradients, tfjs's layers run Conv2D, Add and the activation
+ * apart and keep all three outputs for the backward pass: 2 × 68 MB more
+ * at AlexNet's first layer (64 examples), about 300 MB over its five.
+ * Without `inputGradient` (a network's first layer, whose input is the
+ * images) no gradient flows to x: tfjs skips gradients nobody asked for,
+ * but an op's own gradient computes all it returns (for AlexNet's first
+ * layer, about as long as the rest of the backward pass).
  */
-export function convBiasRelu(
+export function convolution(
   x: tf.Tensor4D,
   filter: tf.Tensor4D,
   bias: tf.Tensor1D,
-  options: ConvGeometry & { inputGradient: boolean },
+  options: ConvGeometry & { activation: Activation; inputGradient: boolean },
 ): tf.Tensor4D {
-  const { inputGradient, ...geometry } = options;
+  const { inputGradient, activation, ...geometry } = options;
   const attrs = { ...geometry, dataFormat: "NHWC", dilations: [1, 1] };
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args.pop() as tf.GradSaveFunc;
@@ -32,7 +32,7 @@ export function convBiasRelu(
     const output = tf.engine().runKernel(
       "FusedConv2D",
       { x: input, filter: weights, bias: offsets },
-      { ...attrs, activation: "relu" },
+      { ...attrs, activation },
     ) as tf.Tensor4D;
     save([input, weights, output]);
     return {
@@ -44,11 +44,7 @@ export function convBiasRelu(
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
         tf.tidy(() => {
           const [savedInput, savedWeights, savedOutput] = saved;
-          // ReLU's gradient, read off the output (positive where the input is), in one pass.
-          const dyLinear = tf.engine().runKernel(RELU_GRADIENT, {
-            dy,
-            y: savedOutput,
-          }) as tf.Tensor4D;
+          const dyLinear = activationGradient(dy as tf.Tensor4D, savedOutput, activation);
           const gradients = [
             tf.engine().runKernel(
               "Conv2DBackpropFilter",

@@ -3,7 +3,7 @@ import { assert, relativeError } from "../../support/assert.ts";
 import { seededRandom } from "../../../data/random.ts";
 import { uniformTensor } from "../../support/test_data.ts";
 import { setupBackend } from "../../../backend/setup.ts";
-import { convBiasRelu, type ConvGeometry } from "../../../training/layers/conv_bias_relu.ts";
+import { type ConvGeometry, convolution } from "../../../training/layers/convolution.ts";
 
 const random = seededRandom(31);
 
@@ -67,7 +67,7 @@ for (const backend of ["cpu", "wasm"] as const) {
         await setupBackend(backend);
         const fused =
           (inputGradient: boolean) => (x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D) =>
-            convBiasRelu(x, filter, bias, { ...geometry, inputGradient });
+            convolution(x, filter, bias, { ...geometry, activation: "relu", inputGradient });
         const actual = await Promise.all(
           outputAndGradients(fused(true), inputs, dy).map((t) => t.data()),
         );

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { mixSeed, seededRandom } from "../data/random.ts";
-import { filledTensor } from "../backend/wasm/heap.ts";
+import { mixSeed, seededRandom } from "../../data/random.ts";
+import { filledTensor } from "../../backend/wasm/heap.ts";
 
 type Initializer = ReturnType<typeof tf.initializers.zeros>;
 

@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import { SettingError } from "../errors.ts";
-import { torchDefaultInit } from "./init.ts";
-import type { NetworkOptions } from "./network_options.ts";
+import { SettingError } from "../../errors.ts";
+import { torchDefaultInit } from "../graph/init.ts";
+import { NetworkGraph } from "../graph/network_graph.ts";
+import type { NetworkOptions } from "../network_options.ts";
 
 /** Smallest input side that survives AlexNet's three poolings. */
 export const ALEXNET_MIN_RESIZE = 67;
@@ -21,12 +22,13 @@ export function alexnetFeatureSide(resize: number): number {
  * 256 @3×3 p1, pool 3/2, flatten, dense 4096, dropout 0.5, dense 4096,
  * dropout 0.5, dense 10 (logits).
  */
-export function buildAlexNet(options: NetworkOptions): tf.Sequential {
-  return tf.sequential({ name: "alexnet", layers: alexNetLayers(options) });
+export function defineAlexNet(options: NetworkOptions): NetworkGraph {
+  const { resize } = options;
+  return NetworkGraph.chain("alexnet", [resize, resize, 1], alexNetLayers(options));
 }
 
-/** The layers of {@link buildAlexNet}, not yet built (no weights allocated). */
-export function alexNetLayers(options: NetworkOptions): tf.layers.Layer[] {
+/** The layers of {@link defineAlexNet}, not yet built (no weights allocated). */
+function alexNetLayers(options: NetworkOptions): tf.layers.Layer[] {
   const { resize, seed, dropout = 0.5 } = options;
   if (!Number.isInteger(resize) || resize < ALEXNET_MIN_RESIZE) {
     throw new SettingError(

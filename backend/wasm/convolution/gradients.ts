@@ -1,12 +1,15 @@
 import * as tf from "@tensorflow/tfjs";
-import { convGradientInfo } from "../conv_info.ts";
-import { inputGradientByConvolution, inputGradientPads } from "../conv_input_gradient.ts";
-import { overrideKernel } from "../kernel_override.ts";
-import { imagesPerPatchChunk, patchRows } from "./layout/im2col.ts";
-import { transposeInto, turnedFilterInto } from "./layout/transpose.ts";
-import { padInto } from "./layout/pad.ts";
-import { winogradFilterGradient, winogradScheme } from "./winograd/convolution.ts";
-import { WasmWorkspace } from "./workspace.ts";
+import { convGradientInfo } from "../../conv_info.ts";
+import { inputGradientByConvolution, inputGradientPads } from "../../conv_input_gradient.ts";
+import { once, overrideKernel } from "../../kernel_override.ts";
+import { imagesPerPatchChunk, patchRows } from "../layout/im2col.ts";
+import { transposeInto, turnedFilterInto } from "../layout/transpose.ts";
+import { padInto } from "../layout/pad.ts";
+import { blas } from "../blas.ts";
+import { stridedInputGradient } from "./strided_input_gradient.ts";
+import { pointwiseFilterGradient } from "./pointwise.ts";
+import { winogradFilterGradient, winogradScheme } from "../winograd/convolution.ts";
+import { WasmWorkspace } from "../workspace.ts";
 
 interface KernelArgs {
   inputs: tf.NamedTensorInfoMap;
@@ -76,10 +79,13 @@ function batchAsChannelsFilterGradient(
 }
 
 /**
- * Fewest output channels for which the im2col product beats the
- * batch-as-channels convolution: XNNPACK's product is slow with few rows
- * (with LeNet's 6 and 16 output channels, im2col made the quick recipe's
- * epoch twice as long).
+ * Fewest output channels for which the im2col product on XNNPACK beats the
+ * batch-as-channels convolution: its product is slow with few rows (with
+ * LeNet's 6 and 16 output channels, im2col made the quick recipe's epoch
+ * twice as long). The BLAS has no such floor: with one, every filter
+ * gradient but Winograd's is an im2col product (VGG's first layer, 1 → 8
+ * channels at 224 × 224, 64 examples: 157 ms against 982; LeNet's first
+ * 5.0 ms against 15.5).
  */
 const IM2COL_MIN_OUT_CHANNELS = 64;
 
@@ -155,38 +161,36 @@ function im2colFilterGradient(
 
 /**
  * The filter gradient of a 2-D convolution on the wasm backend, which ships
- * without one: Winograd's algorithm for 3×3 and 5×5 "same" convolutions
- * (`wasm_winograd.ts`), otherwise an im2col product or, with few output
+ * without one: a product for 1×1 ones (`pointwise.ts`), Winograd's
+ * algorithm for 3×3 and 5×5 "same" ones (`winograd/convolution.ts`),
+ * otherwise an im2col product or, without a BLAS and with few output
  * channels, the batch-as-channels convolution.
  */
 function conv2DBackpropFilterWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const filterShape = attrs.filterShape as number[];
+  const pointwise = pointwiseFilterGradient(backend, { x, dy, filterShape, attrs });
+  if (pointwise) return pointwise;
   const scheme = winogradScheme(x.shape, filterShape, attrs);
   if (scheme !== undefined) return winogradFilterGradient(backend, { scheme, x, dy });
-  return filterShape[3] >= IM2COL_MIN_OUT_CHANNELS
+  return blas() !== undefined || filterShape[3] >= IM2COL_MIN_OUT_CHANNELS
     ? im2colFilterGradient(backend, { x, dy, attrs })
     : batchAsChannelsFilterGradient(backend, { x, dy, attrs });
 }
 
-/** tfjs's own wasm input gradient (a plain loop), kept for strided convolutions. */
-let stridedInputGradient: tf.KernelFunc | undefined;
-
 /**
- * The input gradient of a stride-1 2-D convolution (NHWC) on the wasm
- * backend as the forward convolution run by XNNPACK (see
- * `inputGradientByConvolution`). tfjs's own kernel, a plain loop about ten
- * times slower, still serves strided convolutions.
+ * The input gradient of a 2-D convolution (NHWC) on the wasm backend: for
+ * stride 1 the forward convolution run by XNNPACK (see
+ * `inputGradientByConvolution`), for strided ones products of dy by the
+ * filter (see `stridedInputGradient`). tfjs's own kernel is a plain loop,
+ * about ten times slower.
  */
 function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
   const { inputs, backend, attrs } = args;
   const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const pads = inputGradientPads(
-    convGradientInfo(attrs.inputShape as number[], filter.shape, attrs),
-  );
-  if (pads === undefined) {
-    return stridedInputGradient!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
-  }
+  const info = convGradientInfo(attrs.inputShape as number[], filter.shape, attrs);
+  const pads = inputGradientPads(info);
+  if (pads === undefined) return stridedInputGradient(backend, { dy, filter, info });
   const work = new WasmWorkspace(backend);
   const [height, width, inChannels, outChannels] = filter.shape;
   const turned = work.temporary([height, width, outChannels, inChannels]);
@@ -199,17 +203,18 @@ function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
 
 /**
  * Completes the wasm backend for training convolutions: registers the filter
- * gradient it lacks and replaces its input gradient for stride 1 (once).
+ * gradient it lacks and replaces its input gradient (once). 1×1 ones go to
+ * the BLAS (`pointwise.ts`).
  */
-export function registerWasmConvGradients(): void {
-  if (stridedInputGradient !== undefined) return;
-  overrideKernel("Conv2DBackpropInput", "wasm", (original) => {
-    stridedInputGradient = original;
-    return conv2DBackpropInputWasm as unknown as tf.KernelFunc;
-  });
+export const registerWasmConvGradients: () => void = once(() => {
+  overrideKernel(
+    "Conv2DBackpropInput",
+    "wasm",
+    () => conv2DBackpropInputWasm as unknown as tf.KernelFunc,
+  );
   tf.registerKernel({
     kernelName: "Conv2DBackpropFilter",
     backendName: "wasm",
     kernelFunc: conv2DBackpropFilterWasm as unknown as tf.KernelFunc,
   });
-}
+});
