@@ -143,7 +143,7 @@ const NAMING_PAUSE_MS = 20;
  * holder is called unnamed.
  */
 async function readSettledHolder(file: Deno.FsFile): Promise<LockHolder | undefined> {
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1;; attempt++) {
     const holder = await readHolder(file);
     if (holder || attempt === NAMING_TRIES) return holder;
     await new Promise((resolve) => setTimeout(resolve, NAMING_PAUSE_MS));
