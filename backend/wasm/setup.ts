@@ -13,7 +13,8 @@ import { registerWasmConvGradients } from "./convolution/gradients.ts";
 import type { WasmHeap } from "./heap.ts";
 import { registerWasmIdentity } from "./identity.ts";
 import { registerWasmMatMul } from "./matmul.ts";
-import { registerWasmMaxPoolGrad } from "./max_pool_gradient.ts";
+import { registerWasmAvgPoolGrad } from "./pooling/avg_pool_gradient.ts";
+import { registerWasmMaxPoolGrad } from "./pooling/max_pool_gradient.ts";
 import { registerWasmSpaceToDepth } from "./layout/space_to_depth.ts";
 import { registerWasmPointwise } from "./convolution/pointwise.ts";
 import { registerWasmSplit } from "./split.ts";
@@ -63,6 +64,7 @@ export async function setupWasm(): Promise<BackendInfo> {
   registerWasmIdentity();
   registerWasmMatMul();
   registerWasmMaxPoolGrad();
+  registerWasmAvgPoolGrad();
   registerWasmSum();
   registerWasmWinograd();
   registerWasmSpaceToDepth();

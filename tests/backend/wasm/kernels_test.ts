@@ -166,6 +166,49 @@ Deno.test({
   },
 });
 
+/**
+ * Average pools: windows that tile the input (LeNet's and DenseNet's 2×2,
+ * NiN's global 5×5, a side the window does not divide) on this project's
+ * kernel, and an overlapping and a padded one left to tfjs's.
+ */
+const AVERAGE_POOLS: {
+  x: [number, number, number, number];
+  size: number;
+  stride: number;
+  pad: "valid" | "same";
+}[] = [
+  { x: [3, 28, 28, 6], size: 2, stride: 2, pad: "valid" },
+  { x: [2, 10, 10, 16], size: 2, stride: 2, pad: "valid" },
+  { x: [2, 5, 5, 10], size: 5, stride: 5, pad: "valid" },
+  { x: [2, 7, 9, 4], size: 2, stride: 2, pad: "valid" },
+  { x: [2, 8, 8, 4], size: 3, stride: 2, pad: "valid" },
+  { x: [2, 7, 7, 4], size: 2, stride: 2, pad: "same" },
+];
+
+Deno.test({
+  name: "wasm average-pool gradient equals the CPU backend's (relative error ≤ 1e-6)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    for (const p of AVERAGE_POOLS) {
+      await setupBackend("cpu");
+      const x = uniform(p.x);
+      const pooled = (xs: tf.Tensor) => tf.avgPool(xs as tf.Tensor4D, p.size, p.stride, p.pad);
+      const dy = uniform(pooled(x).shape);
+      const gradient = () => tf.grad((xs: tf.Tensor) => pooled(xs).mul(dy).sum())(x);
+      const expected = await gradient().data();
+      await setupBackend("wasm");
+      const error = relativeError(await gradient().data(), expected);
+      assert(
+        error <= 1e-6,
+        `x ${p.x}, pool ${p.size}/${p.stride} ${p.pad}: relative error ${error}`,
+      );
+      tf.dispose([x, dy]);
+    }
+    await setupBackend("cpu");
+  },
+});
+
 /** Bias gradients (leading axes), with kept dimensions, and reductions left to tfjs's kernel. */
 const SUMS: { shape: number[]; axis: number[]; keepDims: boolean }[] = [
   { shape: [5, 7, 7, 96], axis: [0, 1, 2], keepDims: false },

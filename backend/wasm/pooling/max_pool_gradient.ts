@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
-import { once, overrideKernel } from "../kernel_override.ts";
-import { heapFloats, type WasmHeap } from "./heap.ts";
-import { WasmWorkspace } from "./workspace.ts";
+import { once, overrideKernel } from "../../kernel_override.ts";
+import { heapFloats, type WasmHeap } from "../heap.ts";
+import { WasmWorkspace } from "../workspace.ts";
 import {
   addressOf,
   heapKernels,
@@ -11,7 +11,7 @@ import {
   op,
   V128,
   vectorLoop,
-} from "./simd_module.ts";
+} from "../simd_module.ts";
 
 interface MaxPoolGradArgs {
   inputs: { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo };
