@@ -12,7 +12,7 @@
 import { blasPathsFor } from "./backend/wasm/blas/libraries.ts";
 import { defineCommand, HELP_FLAG, textFlag } from "./cli/flags.ts";
 import { runMain } from "./cli/run_main.ts";
-import { taskPermissions } from "./cli/task_permissions.ts";
+import { taskPermissions } from "./cli/permissions/task_permissions.ts";
 
 /**
  * Embed one tree-shaken bundle instead of the npm packages' whole folders

@@ -7,7 +7,7 @@
  */
 import { BlasError, chooseBlas } from "../backend/wasm/blas.ts";
 import { InputError } from "../errors.ts";
-import { grantingCommandLine } from "./grant_line.ts";
+import { grantingCommandLine } from "./permissions/grant_line.ts";
 
 /**
  * Opens the BLAS that `--blas` names. A library the FFI permission does not

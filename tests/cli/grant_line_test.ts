@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../support/assert.ts";
-import { grantingCommandLine, shellWord } from "../../cli/grant_line.ts";
+import { grantingCommandLine, shellWord } from "../../cli/permissions/grant_line.ts";
 
 Deno.test("shellWord quotes what a shell would split or expand, as each OS's shell reads it", () => {
   assertEquals(shellWord("/usr/lib/libopenblas.so.0", "linux"), "/usr/lib/libopenblas.so.0");

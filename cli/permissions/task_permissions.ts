@@ -4,7 +4,7 @@
  *
  * @module
  */
-import config from "../deno.json" with { type: "json" };
+import config from "../../deno.json" with { type: "json" };
 
 /** Each task's command line, as deno.json writes it. */
 const TASKS: Record<string, string> = config.tasks;
