@@ -29,6 +29,21 @@ async function untilHeld(child: Deno.ChildProcess): Promise<void> {
   lines.releaseLock();
 }
 
+/**
+ * Starts a holder of `path` in `mode`, checks that taking the lock is
+ * refused with that process named, then kills it with SIGKILL; its pid.
+ */
+async function refusedThenKilled(mode: "hold" | "late", path: string): Promise<number> {
+  const child = holderProcess([mode, path]);
+  await untilHeld(child);
+  const error = await assertRejects(() => takeLock(path), LockHeldError);
+  assertEquals(error.holder?.pid, child.pid);
+  child.kill("SIGKILL");
+  await child.status;
+  await child.stdout.cancel().catch(() => {});
+  return child.pid;
+}
+
 async function withFolder(run: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "lock-" });
   try {
@@ -67,16 +82,10 @@ Deno.test("racing takers in one process: exactly one wins", async () => {
 Deno.test("another process holds it; killed with SIGKILL, its lock is taken over, named", async () => {
   await withFolder(async (dir) => {
     const path = join(dir, "x.lock");
-    const child = holderProcess(["hold", path]);
-    await untilHeld(child);
-    const error = await assertRejects(() => takeLock(path), LockHeldError);
-    assertEquals(error.holder?.pid, child.pid);
-    child.kill("SIGKILL");
-    await child.status;
-    await child.stdout.cancel().catch(() => {});
+    const pid = await refusedThenKilled("hold", path);
     const left: (LockHolder | undefined)[] = [];
     const lock = await takeLock(path, { onTakeover: (holder) => left.push(holder) });
-    assertEquals(left.map((holder) => holder?.pid), [child.pid]);
+    assertEquals(left.map((holder) => holder?.pid), [pid]);
     assertEquals(JSON.parse(await Deno.readTextFile(path)).pid, Deno.pid);
     lock.release();
   });
@@ -85,13 +94,7 @@ Deno.test("another process holds it; killed with SIGKILL, its lock is taken over
 Deno.test("a holder that has not yet named itself is read again until it has", async () => {
   await withFolder(async (dir) => {
     const path = join(dir, "x.lock");
-    const child = holderProcess(["late", path]);
-    await untilHeld(child);
-    const error = await assertRejects(() => takeLock(path), LockHeldError);
-    assertEquals(error.holder?.pid, child.pid);
-    child.kill("SIGKILL");
-    await child.status;
-    await child.stdout.cancel().catch(() => {});
+    await refusedThenKilled("late", path);
   });
 });
 

@@ -8,11 +8,11 @@ import {
   loadCheckpoint,
   loadCheckpointModel,
 } from "../../run_folder/checkpoint.ts";
-import type { ModelName } from "../../model/registry.ts";
 import { forward } from "../../training/forward.ts";
 import type { TrainConfig } from "../../training/state.ts";
 import { train } from "../../training/train.ts";
 import { autoBackend } from "../support/backends.ts";
+import { CHAPTER_SMALL_INPUTS } from "../support/parity_cases.ts";
 import { realDataOptions, realDataset, TINY_CONFIG, tinyRun } from "../support/run_folders.ts";
 import { serveDirectory } from "../support/test_data.ts";
 
@@ -137,18 +137,7 @@ Deno.test({
   },
 });
 
-/** The chapter's networks at small inputs they take, with the resize each case uses. */
-const CHAPTER_CASES: [ModelName, number][] = [
-  ["lenet", 28],
-  ["lenet-bn", 28],
-  ["vgg11", 32],
-  ["nin", 195],
-  ["googlenet", 32],
-  ["resnet18", 32],
-  ["densenet", 32],
-];
-
-for (const [name, resize] of CHAPTER_CASES) {
+for (const [name, resize] of CHAPTER_SMALL_INPUTS) {
   Deno.test({
     ...options,
     name:

@@ -10,6 +10,7 @@ import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { meaningfulLines, runTask, taskCommand } from "../support/cli.ts";
 import { snapshot } from "../support/reliability/folder_snapshot.ts";
 import { fillDisk, smallDisk, unmount } from "../support/reliability/small_disk.ts";
+import { TINY_CONFIG } from "../support/run_folders.ts";
 import { hasRealData } from "../support/test_data.ts";
 import { InputError } from "../../errors.ts";
 import { exists } from "../../run_folder/atomic.ts";
@@ -115,16 +116,8 @@ Deno.test({
   },
 });
 
-const CONFIG: TrainConfig = {
-  model: "lenet-relu",
-  dataset: "fashion-mnist",
-  resize: 28,
-  batchSize: 32,
-  learningRate: 0.001,
-  optimizer: "adam",
-  epochs: 2,
-  seed: 0,
-};
+/** A run's settings, as its state holds them (nothing is trained). */
+const CONFIG: TrainConfig = { ...TINY_CONFIG, epochs: 2 };
 
 Deno.test({
   name: "metrics.jsonl, curves.svg and evaluation.json on a full disk: one line, the old ones kept",

@@ -107,3 +107,18 @@ export async function weightChecksum(model: tf.LayersModel): Promise<number> {
   }
   return sum;
 }
+
+/**
+ * The chapter's networks added to AlexNet and LeNet-ReLU, each at a small
+ * input it takes (NiN's smallest is 195): what the checkpoint and page tests
+ * build.
+ */
+export const CHAPTER_SMALL_INPUTS: [ModelName, number][] = [
+  ["lenet", 28],
+  ["lenet-bn", 28],
+  ["vgg11", 32],
+  ["nin", 195],
+  ["googlenet", 32],
+  ["resnet18", 32],
+  ["densenet", 32],
+];

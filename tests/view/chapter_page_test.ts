@@ -11,6 +11,7 @@ import { findChromium, openBrowserPage } from "../support/chromium.ts";
 import { runTask, taskCommand } from "../support/cli.ts";
 import { realDataset, TINY_CONFIG } from "../support/run_folders.ts";
 import { autoBackend } from "../support/backends.ts";
+import { CHAPTER_SMALL_INPUTS } from "../support/parity_cases.ts";
 import type { ModelName } from "../../model/registry.ts";
 import { loadCheckpointModel } from "../../run_folder/checkpoint.ts";
 import { resizeBatch } from "../../data/resize.ts";
@@ -23,16 +24,6 @@ if (!chromium) {
     "SKIPPED: no Chromium on this machine: the chapter's page test is skipped (apt-get install chromium)",
   );
 }
-
-/** Each network at a small input it takes (NiN's smallest is 195). */
-const NETWORKS: [ModelName, number][] = [
-  ["lenet-bn", 28],
-  ["vgg11", 32],
-  ["nin", 195],
-  ["googlenet", 32],
-  ["resnet18", 32],
-  ["densenet", 32],
-];
 
 /** Test images classified on both sides. */
 const IMAGES = 64;
@@ -120,7 +111,7 @@ Deno.test({
   fn: async () => {
     const page = await openBrowserPage(chromium!);
     try {
-      for (const [model, resize] of NETWORKS) {
+      for (const [model, resize] of CHAPTER_SMALL_INPUTS) {
         const runDir = await shortRun(model, resize);
         const view = await startView(runDir);
         try {

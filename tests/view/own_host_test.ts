@@ -6,21 +6,10 @@
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { rawRequest } from "../support/reliability/raw_http.ts";
+import { TINY_CONFIG } from "../support/run_folders.ts";
 import { isOwnHost } from "../../view/own_host.ts";
 import { ViewFeed } from "../../view/feed.ts";
 import { serveView, type ViewServer } from "../../view/server.ts";
-import type { TrainConfig } from "../../training/state.ts";
-
-const CONFIG: TrainConfig = {
-  model: "lenet-relu",
-  dataset: "fashion-mnist",
-  resize: 28,
-  batchSize: 32,
-  learningRate: 0.001,
-  optimizer: "adam",
-  epochs: 1,
-  seed: 0,
-};
 
 const ROUTES = [
   "/",
@@ -38,7 +27,7 @@ async function withServer(run: (port: number) => Promise<void>): Promise<void> {
   const runDir = await Deno.makeTempDir();
   const feed = new ViewFeed({
     run: runDir,
-    config: CONFIG,
+    config: TINY_CONFIG,
     classes: ["a", "b"],
     lines: [`local path ${runDir}`],
     history: [],

@@ -141,29 +141,38 @@ const POOLS: Pool[] = [
   { x: [2, 11, 12, 4], size: 3, stride: 2, pad: 1 },
 ];
 
+/**
+ * Holds the wasm backend's gradient of `kind` pooling over each of `pools`
+ * to the CPU backend's; `input` makes each pool's x on the CPU backend.
+ */
+async function checkPoolGradients(
+  kind: "max" | "average",
+  pools: Pool[],
+  input: (p: Pool) => tf.Tensor,
+): Promise<void> {
+  for (const p of pools) {
+    await setupBackend("cpu");
+    const x = input(p);
+    const pool = kind === "max" ? tf.maxPool : tf.avgPool;
+    const pooled = (xs: tf.Tensor) => pool(xs as tf.Tensor4D, p.size, p.stride, p.pad);
+    const dy = uniform(pooled(x).shape);
+    const gradient = () => tf.grad((xs: tf.Tensor) => pooled(xs).mul(dy).sum())(x);
+    const expected = await gradient().data();
+    await setupBackend("wasm");
+    const error = relativeError(await gradient().data(), expected);
+    assert(error <= 1e-6, `x ${p.x}, pool ${p.size}/${p.stride} ${p.pad}: relative error ${error}`);
+    tf.dispose([x, dy]);
+  }
+  await setupBackend("cpu");
+}
+
 Deno.test({
   name: "wasm max-pool gradient equals the CPU backend's, ties included (first largest wins)",
   sanitizeOps: false,
   sanitizeResources: false,
-  fn: async () => {
-    for (const p of POOLS) {
-      await setupBackend("cpu");
-      // Few distinct values after a ReLU, as in a network: most windows hold ties.
-      const x = tf.tidy(() => uniform(p.x).mul(3).round().relu());
-      const pooled = (xs: tf.Tensor) => tf.maxPool(xs as tf.Tensor4D, p.size, p.stride, p.pad);
-      const dy = uniform(pooled(x).shape);
-      const gradient = () => tf.grad((xs: tf.Tensor) => pooled(xs).mul(dy).sum())(x);
-      const expected = await gradient().data();
-      await setupBackend("wasm");
-      const error = relativeError(await gradient().data(), expected);
-      assert(
-        error <= 1e-6,
-        `x ${p.x}, pool ${p.size}/${p.stride} ${p.pad}: relative error ${error}`,
-      );
-      tf.dispose([x, dy]);
-    }
-    await setupBackend("cpu");
-  },
+  // Few distinct values after a ReLU, as in a network: most windows hold ties.
+  fn: () =>
+    checkPoolGradients("max", POOLS, (p) => tf.tidy(() => uniform(p.x).mul(3).round().relu())),
 });
 
 /**
@@ -171,12 +180,7 @@ Deno.test({
  * NiN's global 5×5, a side the window does not divide) on this project's
  * kernel, and an overlapping and a padded one left to tfjs's.
  */
-const AVERAGE_POOLS: {
-  x: [number, number, number, number];
-  size: number;
-  stride: number;
-  pad: "valid" | "same";
-}[] = [
+const AVERAGE_POOLS: Pool[] = [
   { x: [3, 28, 28, 6], size: 2, stride: 2, pad: "valid" },
   { x: [2, 10, 10, 16], size: 2, stride: 2, pad: "valid" },
   { x: [2, 5, 5, 10], size: 5, stride: 5, pad: "valid" },
@@ -189,24 +193,7 @@ Deno.test({
   name: "wasm average-pool gradient equals the CPU backend's (relative error ≤ 1e-6)",
   sanitizeOps: false,
   sanitizeResources: false,
-  fn: async () => {
-    for (const p of AVERAGE_POOLS) {
-      await setupBackend("cpu");
-      const x = uniform(p.x);
-      const pooled = (xs: tf.Tensor) => tf.avgPool(xs as tf.Tensor4D, p.size, p.stride, p.pad);
-      const dy = uniform(pooled(x).shape);
-      const gradient = () => tf.grad((xs: tf.Tensor) => pooled(xs).mul(dy).sum())(x);
-      const expected = await gradient().data();
-      await setupBackend("wasm");
-      const error = relativeError(await gradient().data(), expected);
-      assert(
-        error <= 1e-6,
-        `x ${p.x}, pool ${p.size}/${p.stride} ${p.pad}: relative error ${error}`,
-      );
-      tf.dispose([x, dy]);
-    }
-    await setupBackend("cpu");
-  },
+  fn: () => checkPoolGradients("average", AVERAGE_POOLS, (p) => uniform(p.x)),
 });
 
 /** Bias gradients (leading axes), with kept dimensions, and reductions left to tfjs's kernel. */
