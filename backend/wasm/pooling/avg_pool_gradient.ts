@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { once, overrideKernel } from "../../kernel_override.ts";
 import { heapFloats, type WasmHeap } from "../heap.ts";
+import { poolInfo } from "./pool_info.ts";
 
 interface AvgPoolGradArgs {
   inputs: { dy: tf.TensorInfo; input: tf.TensorInfo };
@@ -29,20 +30,7 @@ function tiles(info: tf.backend_util.Conv2DInfo): boolean {
 
 function avgPoolGradWasm(args: AvgPoolGradArgs, original: tf.KernelFunc): tf.TensorInfo {
   const { inputs: { dy, input }, backend, attrs } = args;
-  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as {
-    filterSize: [number, number] | number;
-    strides: [number, number] | number;
-    pad: "valid" | "same" | number;
-    dimRoundingMode?: "floor" | "round" | "ceil";
-  };
-  const info = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    filterSize,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const info = poolInfo(input, attrs);
   if (input.dtype !== "float32" || dy.dtype !== "float32" || !tiles(info)) {
     return original(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { once, overrideKernel } from "../../kernel_override.ts";
 import { heapFloats, type WasmHeap } from "../heap.ts";
+import { poolInfo } from "./pool_info.ts";
 import { WasmWorkspace } from "../workspace.ts";
 import {
   addressOf,
@@ -122,23 +123,10 @@ type WindowKernel = (
  */
 function maxPoolGradWasm(args: MaxPoolGradArgs, original: tf.KernelFunc): tf.TensorInfo {
   const { inputs: { dy, input, output }, backend, attrs } = args;
-  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as {
-    filterSize: [number, number] | number;
-    strides: [number, number] | number;
-    pad: "valid" | "same" | number;
-    dimRoundingMode?: "floor" | "round" | "ceil";
-  };
   if (input.dtype !== "float32" || dy.dtype !== "float32") {
     return original(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
-  const info = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    filterSize,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const info = poolInfo(input, attrs);
   const heap = backend as unknown as WasmHeap;
   const gradient = heap.makeOutput(input.shape, "float32");
   const simd = channels4(info) && heapKernels(heap, windowModule(windowGeometry(info)));
