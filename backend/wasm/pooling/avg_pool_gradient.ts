@@ -9,7 +9,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import { once, overrideKernel } from "../../kernel_override.ts";
 import { heapFloats, type WasmHeap } from "../heap.ts";
 import { poolInfo } from "./pool_info.ts";
