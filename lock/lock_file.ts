@@ -133,8 +133,10 @@ function isSameFile(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
   return a.ino === b.ino && a.dev === b.dev;
 }
 
-/** How long a holder that took the lock a moment ago is given to write its name (up to a
- * second: a loaded machine can pause it between the two). */
+/**
+ * How long a holder that took the lock a moment ago is given to write its
+ * name: up to a second, as a loaded machine can pause it between the two.
+ */
 const NAMING_TRIES = 50;
 const NAMING_PAUSE_MS = 20;
 
