@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { setupBackend } from "./backend/setup.ts";
+import { type BackendInfo, setupBackend } from "./backend/setup.ts";
 import { gpuReport, reportMarkdown } from "./bench/gpu_report.ts";
 import { benchDataPipeline, benchSteps } from "./bench/step_bench.ts";
 import { applyWebGPUFlags, splitList, WEBGPU_FLAGS } from "./bench/webgpu_flags.ts";
@@ -21,6 +21,7 @@ import {
 import {
   choiceFlag,
   defineCommand,
+  type FlagValues,
   HELP_FLAG,
   integerFlag,
   switchFlag,
@@ -40,7 +41,7 @@ import {
 import { gatherBatch, shuffledOrder } from "./data/batches.ts";
 import { openDataset } from "./data/source.ts";
 import { InputError } from "./errors.ts";
-import { buildModel, checkResize } from "./model/registry.ts";
+import { buildModel, checkResize, type ModelName } from "./model/registry.ts";
 import { withRecipe } from "./model/recipe.ts";
 import { microBatchLimit } from "./training/step_plan.ts";
 import { timestamp } from "./cli/run_dir.ts";
@@ -107,6 +108,79 @@ const FLAGS = {
   help: HELP_FLAG,
 };
 
+type BenchValues = FlagValues<typeof FLAGS>;
+
+/** The GPU report of `--gpu-report`: each kernel of a step, with micro-batches as a step makes them. */
+function gpuReportOf(
+  values: BenchValues,
+  backend: BackendInfo,
+  run: { model: ModelName; resize: number; batchSize: number },
+) {
+  const { model, resize, batchSize } = run;
+  return gpuReport({
+    backend,
+    model,
+    resize,
+    batchSize: Math.min(
+      batchSize,
+      microBatchLimit(buildModel(model, { resize, seed: null }), backend.maxBindingBytes),
+    ),
+    repeats: values.repeats,
+    splits: splitList(values.splits),
+    referenceSide: values["reference-side"],
+    log: (line) => console.log(line),
+  });
+}
+
+/** Runs the PyTorch reference once per setting asked for, printing each ratio to `imagesPerSecond`. */
+async function compareWithTorch(
+  values: BenchValues,
+  run: { model: ModelName; resize: number; batchSize: number; steps: number; dataDir: string },
+  imagesPerSecond: number,
+) {
+  const settings = torchSettings(
+    values["torch-device"],
+    values["torch-blas"],
+    values["torch-tf32"],
+  );
+  const runs = [];
+  for (const setting of settings) {
+    const torch = await runTorchReference({
+      script: values["torch-script"]!,
+      model: run.model === "alexnet" ? undefined : run.model,
+      python: values.python,
+      device: values["torch-device"],
+      dataDir: run.dataDir,
+      resize: run.resize,
+      batchSize: run.batchSize,
+      steps: run.steps,
+      env: setting.env,
+    });
+    const ratio = imagesPerSecond / torch.images_per_s;
+    console.log(
+      `PyTorch (${setting.label}), same machine, same run: ${
+        torch.images_per_s.toFixed(2)
+      } images/s; ours / PyTorch = ${ratio.toFixed(3)}`,
+    );
+    runs.push({ setting: setting.label, imagesPerSecond: torch.images_per_s, ratio, torch });
+  }
+  return runs;
+}
+
+/** Writes the bench's result with its GPU report into `dir`, as JSON and as Markdown. */
+async function writeGpuReport(
+  dir: string,
+  result: Record<string, unknown>,
+  report: Awaited<ReturnType<typeof gpuReport>>,
+): Promise<void> {
+  const base = `${dir}/gpu-report-${timestamp(new Date())}`;
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(`${base}.json`, JSON.stringify(result, null, 2));
+  const { gpuReport: _, ...step } = result;
+  await Deno.writeTextFile(`${base}.md`, reportMarkdown(report, step));
+  console.log(`report written to ${base}.md and ${base}.json`);
+}
+
 /** The `bench` command. */
 export const benchCommand = defineCommand({
   summary: `Benchmark the data pipeline and training steps on this machine's adapter.
@@ -135,20 +209,7 @@ Usage: deno task bench [flags]`,
       );
     }
     const report = values["gpu-report"]
-      ? await gpuReport({
-        backend,
-        model,
-        resize,
-        // Kernel calls the size of the micro-batches a step would make on this device.
-        batchSize: Math.min(
-          batchSize,
-          microBatchLimit(buildModel(model, { resize, seed: null }), backend.maxBindingBytes),
-        ),
-        repeats: values.repeats,
-        splits: splitList(values.splits),
-        referenceSide: values["reference-side"],
-        log: (line) => console.log(line),
-      })
+      ? await gpuReportOf(values, backend, { model, resize, batchSize })
       : undefined;
     const dataset = await openDataset({ dataDir: values["data-dir"] });
     console.log(deviceLine(backend));
@@ -200,43 +261,13 @@ Usage: deno task bench [flags]`,
       Object.assign(result, figures);
     }
     if (values["torch-script"] !== undefined && steps > 0) {
-      const settings = torchSettings(
-        values["torch-device"],
-        values["torch-blas"],
-        values["torch-tf32"],
-      );
-      const runs = [];
-      for (const setting of settings) {
-        const torch = await runTorchReference({
-          script: values["torch-script"],
-          model: model === "alexnet" ? undefined : model,
-          python: values.python,
-          device: values["torch-device"],
-          dataDir: dataset.dir,
-          resize,
-          batchSize,
-          steps,
-          env: setting.env,
-        });
-        const ratio = (result.imagesPerSecond as number) / torch.images_per_s;
-        console.log(
-          `PyTorch (${setting.label}), same machine, same run: ${
-            torch.images_per_s.toFixed(2)
-          } images/s; ours / PyTorch = ${ratio.toFixed(3)}`,
-        );
-        runs.push({ setting: setting.label, imagesPerSecond: torch.images_per_s, ratio, torch });
-      }
-      Object.assign(result, { torch: runs });
+      const run = { model, resize, batchSize, steps, dataDir: dataset.dir };
+      result.torch = await compareWithTorch(values, run, result.imagesPerSecond as number);
     }
     if (report) Object.assign(result, { gpuReport: report });
     console.log(JSON.stringify(result));
     if (report && values["report-dir"] !== undefined) {
-      const base = `${values["report-dir"]}/gpu-report-${timestamp(new Date())}`;
-      await Deno.mkdir(values["report-dir"], { recursive: true });
-      await Deno.writeTextFile(`${base}.json`, JSON.stringify(result, null, 2));
-      const { gpuReport: _, ...step } = result;
-      await Deno.writeTextFile(`${base}.md`, reportMarkdown(report, step));
-      console.log(`report written to ${base}.md and ${base}.json`);
+      await writeGpuReport(values["report-dir"], result, report);
     }
     return 0;
   },
