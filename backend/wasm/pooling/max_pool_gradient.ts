@@ -2,7 +2,6 @@ import type * as tf from "@tensorflow/tfjs";
 import { once, overrideKernel } from "../../kernel_override.ts";
 import { heapFloats, type WasmHeap } from "../heap.ts";
 import { poolInfo } from "./pool_info.ts";
-import { WasmWorkspace } from "../workspace.ts";
 import {
   addressOf,
   heapKernels,
@@ -20,11 +19,15 @@ interface MaxPoolGradArgs {
   attrs: tf.NamedAttrMap;
 }
 
-/** Locals of the SIMD kernel: its parameters (heap offsets, the byte count), then its own. */
-const [X, MAXIMUM, UPSTREAM, DX, BYTES, AT, X_AT, DX_AT] = [0, 1, 2, 3, 4, 5, 6, 7];
-const [LARGEST, GRADIENT, UNFOUND, FOUND] = [8, 9, 10, 11];
+/**
+ * Locals of the SIMD kernels: their parameters (heap offsets, advanced pixel
+ * by pixel; the channels' bytes; the pixel count; the input's bytes from one
+ * window to the next), then their own.
+ */
+const [X, MAXIMUM, UPSTREAM, DX, BYTES, PIXELS, STEP] = [0, 1, 2, 3, 4, 5, 6];
+const [AT, X_AT, DX_AT, LARGEST, GRADIENT, UNFOUND, FOUND] = [7, 8, 9, 10, 11, 12, 13];
 
-/** The geometry a SIMD kernel is generated for: one window's byte offsets from its corner. */
+/** The geometry a SIMD module is generated for. */
 interface WindowGeometry {
   filterHeight: number;
   filterWidth: number;
@@ -33,26 +36,27 @@ interface WindowGeometry {
   pixelBytes: number;
 }
 
-/** Generated kernels by geometry, so that each binary is instantiated once per heap. */
+/** Generated modules by geometry, so that each binary is instantiated once per heap. */
 const windowModules = new Map<string, Uint8Array<ArrayBuffer>>();
 
+/** The name of the kernel whose windows hold `rows` × `columns` inputs. */
+function kernelName(rows: number, columns: number): string {
+  return `window${rows}x${columns}`;
+}
+
 /**
- * The max-pool gradient of one output pixel, four channels at a time: for
- * each window input in row-major order, the channels whose maximum it is
- * and that no earlier input matched take the output gradient (added, as
- * windows overlap). The window is unrolled, its inputs addressed by
- * constant offsets.
+ * The max-pool gradient of one output pixel, four channels at a time, over
+ * a window of `rows` × `columns` inputs from the address in `X_AT`: for each
+ * input in row-major order, the channels whose maximum it is and that no
+ * earlier input matched take the output gradient (added, as windows
+ * overlap). The window is unrolled, its inputs addressed by constant offsets.
  */
-function windowModule(geometry: WindowGeometry): Uint8Array<ArrayBuffer> {
-  const key = JSON.stringify(geometry);
-  const cached = windowModules.get(key);
-  if (cached) return cached;
-  const { filterHeight, filterWidth, rowBytes, pixelBytes } = geometry;
-  const window: Instruction[] = [];
-  for (let kh = 0; kh < filterHeight; kh++) {
-    for (let kw = 0; kw < filterWidth; kw++) {
-      const offset = kh * rowBytes + kw * pixelBytes;
-      window.push(
+function windowCode(geometry: WindowGeometry, rows: number, columns: number): Instruction[] {
+  const code: Instruction[] = [];
+  for (let kh = 0; kh < rows; kh++) {
+    for (let kw = 0; kw < columns; kw++) {
+      const offset = kh * geometry.rowBytes + kw * geometry.pixelBytes;
+      code.push(
         op.localGet(X_AT),
         op.v128LoadOffset(offset),
         op.localGet(LARGEST),
@@ -75,51 +79,106 @@ function windowModule(geometry: WindowGeometry): Uint8Array<ArrayBuffer> {
       );
     }
   }
-  const binary = kernelModule([{
-    name: "maxPoolGradient",
-    params: [I32, I32, I32, I32, I32],
-    locals: [I32, I32, I32, V128, V128, V128, V128],
-    code: vectorLoop({
-      at: AT,
-      bytes: BYTES,
-      body: [
-        ...addressOf(X, AT),
-        op.localSet(X_AT),
-        ...addressOf(DX, AT),
-        op.localSet(DX_AT),
-        ...addressOf(MAXIMUM, AT),
-        op.v128Load,
-        op.localSet(LARGEST),
-        ...addressOf(UPSTREAM, AT),
-        op.v128Load,
-        op.localSet(GRADIENT),
-        op.i32Const(-1),
-        op.i32x4Splat,
-        op.localSet(UNFOUND),
-        ...window,
-      ],
-    }),
-  }]);
+  return code;
+}
+
+/** `local += step` for two locals. */
+function advance(local: number, step: number): Instruction[] {
+  return [op.localGet(local), op.localGet(step), op.i32Add, op.localSet(local)];
+}
+
+/**
+ * One kernel over `PIXELS` output pixels of a row whose windows hold `rows`
+ * × `columns` inputs: per pixel, every channel by {@link windowCode}, then
+ * the addresses move on to the next pixel and window.
+ */
+function rowKernel(geometry: WindowGeometry, rows: number, columns: number): Instruction[] {
+  const channels = vectorLoop({
+    at: AT,
+    bytes: BYTES,
+    body: [
+      ...addressOf(X, AT),
+      op.localSet(X_AT),
+      ...addressOf(DX, AT),
+      op.localSet(DX_AT),
+      ...addressOf(MAXIMUM, AT),
+      op.v128Load,
+      op.localSet(LARGEST),
+      ...addressOf(UPSTREAM, AT),
+      op.v128Load,
+      op.localSet(GRADIENT),
+      op.i32Const(-1),
+      op.i32x4Splat,
+      op.localSet(UNFOUND),
+      ...windowCode(geometry, rows, columns),
+    ],
+  });
+  return [
+    op.block,
+    op.loop,
+    op.localGet(PIXELS),
+    op.i32Eqz,
+    op.brIf(1),
+    op.i32Const(0),
+    op.localSet(AT),
+    ...channels,
+    ...advance(X, STEP),
+    ...advance(DX, STEP),
+    ...advance(MAXIMUM, BYTES),
+    ...advance(UPSTREAM, BYTES),
+    op.localGet(PIXELS),
+    op.i32Const(1),
+    op.i32Sub,
+    op.localSet(PIXELS),
+    op.br(0),
+    op.end,
+    op.end,
+  ];
+}
+
+/**
+ * A module with one kernel per window size a padded pooling clips its
+ * windows to (1 to `filterHeight` rows by 1 to `filterWidth` columns), so
+ * that border windows need no padded copy of the input.
+ */
+function windowModule(geometry: WindowGeometry): Uint8Array<ArrayBuffer> {
+  const key = JSON.stringify(geometry);
+  const cached = windowModules.get(key);
+  if (cached) return cached;
+  const kernels = [];
+  for (let rows = 1; rows <= geometry.filterHeight; rows++) {
+    for (let columns = 1; columns <= geometry.filterWidth; columns++) {
+      kernels.push({
+        name: kernelName(rows, columns),
+        params: [I32, I32, I32, I32, I32, I32, I32],
+        locals: [I32, I32, I32, V128, V128, V128, V128],
+        code: rowKernel(geometry, rows, columns),
+      });
+    }
+  }
+  const binary = kernelModule(kernels);
   windowModules.set(key, binary);
   return binary;
 }
 
-type WindowKernel = (
+type RowKernel = (
   x: number,
   maximum: number,
   upstream: number,
   dx: number,
   bytes: number,
+  pixels: number,
+  step: number,
 ) => void;
 
 /**
- * The gradient of a 2-D max pooling (NHWC) on the wasm backend in one
- * JavaScript pass over the wasm heap: each window's gradient goes to the
- * first input, in row-major order, equal to the window's maximum (the
- * pooling's output), as on tfjs's CPU backend. tfjs's wasm kernel takes
- * three times as long and sends the gradient of tied windows, common after a
- * ReLU, to other inputs than the CPU backend does. Other types than
- * float32 keep tfjs's kernel, `original`.
+ * The gradient of a 2-D max pooling (NHWC) on the wasm backend in one pass
+ * over the wasm heap (SIMD kernels where the channels come in fours, else
+ * JavaScript): each window's gradient goes to the first input, in row-major
+ * order, equal to the window's maximum (the pooling's output), as on tfjs's
+ * CPU backend. tfjs's wasm kernel takes three times as long and sends the
+ * gradient of tied windows, common after a ReLU, to other inputs than the
+ * CPU backend does. Other types than float32 keep tfjs's kernel, `original`.
  */
 function maxPoolGradWasm(args: MaxPoolGradArgs, original: tf.KernelFunc): tf.TensorInfo {
   const { inputs: { dy, input, output }, backend, attrs } = args;
@@ -129,13 +188,26 @@ function maxPoolGradWasm(args: MaxPoolGradArgs, original: tf.KernelFunc): tf.Ten
   const info = poolInfo(input, attrs);
   const heap = backend as unknown as WasmHeap;
   const gradient = heap.makeOutput(input.shape, "float32");
-  const simd = channels4(info) && heapKernels(heap, windowModule(windowGeometry(info)));
-  if (simd) {
-    windowsBySimd(backend, { info, input, output, dy, gradient });
-    return gradient;
-  }
   const [x, maximum, upstream, dx] = [input, output, dy, gradient].map((t) => heapFloats(heap, t));
   dx.fill(0);
+  const kernels = channels4(info) && heapKernels(heap, windowModule(windowGeometry(info)));
+  if (kernels) {
+    windowsBySimd(kernels as Record<string, RowKernel>, info, { x, maximum, upstream, dx });
+  } else windowsInJavaScript(info, { x, maximum, upstream, dx });
+  return gradient;
+}
+
+/** The heap's views a gradient pass reads and writes (`dx` zeroed). */
+interface PassViews {
+  x: Float32Array;
+  maximum: Float32Array;
+  upstream: Float32Array;
+  dx: Float32Array;
+}
+
+/** The gradient one channel at a time, for channels that are not in fours. */
+function windowsInJavaScript(info: tf.backend_util.Conv2DInfo, views: PassViews): void {
+  const { x, maximum, upstream, dx } = views;
   const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
   const { strideHeight, strideWidth, filterHeight, filterWidth, padInfo } = info;
   let at = 0;
@@ -161,7 +233,6 @@ function maxPoolGradWasm(args: MaxPoolGradArgs, original: tf.KernelFunc): tf.Ten
       }
     }
   }
-  return gradient;
 }
 
 /** Whether the SIMD kernel fits: channels in fours. */
@@ -169,126 +240,81 @@ function channels4(info: tf.backend_util.Conv2DInfo): boolean {
   return info.inChannels % 4 === 0;
 }
 
-/**
- * The input as the windows see it: `rows` × `columns` per image, the
- * input at (`top`, `left`), −∞ elsewhere when `padded`.
- */
-function paddedLayout(info: tf.backend_util.Conv2DInfo) {
-  const { top, left } = info.padInfo;
-  const rows = Math.max(
-    top + info.inHeight,
-    (info.outHeight - 1) * info.strideHeight + info.filterHeight,
-  );
-  const columns = Math.max(
-    left + info.inWidth,
-    (info.outWidth - 1) * info.strideWidth + info.filterWidth,
-  );
-  const padded = rows > info.inHeight || columns > info.inWidth;
-  return { rows, columns, top, left, padded };
-}
-
-/** The window geometry of the SIMD kernel, over the input as padded for it. */
+/** The window geometry of the SIMD kernels. */
 function windowGeometry(info: tf.backend_util.Conv2DInfo): WindowGeometry {
   const pixelBytes = 4 * info.inChannels;
   return {
     filterHeight: info.filterHeight,
     filterWidth: info.filterWidth,
-    rowBytes: paddedLayout(info).columns * pixelBytes,
+    rowBytes: info.inWidth * pixelBytes,
     pixelBytes,
   };
 }
 
+/** The inputs of one side's window positions that fall inside the image. */
+interface Span {
+  /** The first input inside, and how many are. */
+  first: number;
+  count: number;
+}
+
+/** Where the window at output position `out` overlaps the input along one side. */
+function spanOf(out: number, stride: number, pad: number, filter: number, size: number): Span {
+  const start = out * stride - pad;
+  const first = Math.max(0, start);
+  return { first, count: Math.min(size, start + filter) - first };
+}
+
 /**
- * The gradient by the SIMD kernel, one output pixel at a time. A padded
- * pooling runs over a copy of its input padded with −∞ (which never equals
- * a window's maximum: every window holds an input) and a gradient padded
- * alike, cropped afterwards: the kernel needs every window whole.
+ * The output columns in runs whose windows overlap the input by as many
+ * columns from the same offset (so that the next window is one stride on):
+ * the clipped columns at the borders, and the interior as one run.
+ */
+function columnRuns(info: tf.backend_util.Conv2DInfo): (Span & { out: number; pixels: number })[] {
+  const runs: (Span & { out: number; pixels: number })[] = [];
+  for (let ow = 0; ow < info.outWidth; ow++) {
+    const span = spanOf(ow, info.strideWidth, info.padInfo.left, info.filterWidth, info.inWidth);
+    const last = runs.at(-1);
+    const skip = span.first - (ow * info.strideWidth - info.padInfo.left);
+    const lastSkip = last && last.first - (last.out * info.strideWidth - info.padInfo.left);
+    if (last && last.count === span.count && lastSkip === skip) last.pixels += 1;
+    else runs.push({ ...span, out: ow, pixels: 1 });
+  }
+  return runs;
+}
+
+/**
+ * The gradient by the SIMD kernels, a run of output pixels of one row at a
+ * time. Windows that padding clips run the kernel of their clipped size from
+ * their first input inside the image, so the input needs no padded copy.
  */
 function windowsBySimd(
-  backend: tf.KernelBackend,
-  tensors: {
-    info: tf.backend_util.Conv2DInfo;
-    input: tf.TensorInfo;
-    output: tf.TensorInfo;
-    dy: tf.TensorInfo;
-    gradient: tf.TensorInfo;
-  },
+  kernels: Record<string, RowKernel>,
+  info: tf.backend_util.Conv2DInfo,
+  { x, maximum, upstream, dx }: PassViews,
 ): void {
-  const { info, input, output, dy, gradient } = tensors;
-  const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
-  const layout = paddedLayout(info);
-  const { rows, columns, padded } = layout;
-  const work = new WasmWorkspace(backend);
-  const shape = [batchSize, rows, columns, channels];
-  const [xPad, dxPad] = padded ? work.planes(2, shape) : [input, gradient];
-  const [x, maximum, upstream, dx, source, target] = work.views([
-    xPad,
-    output,
-    dy,
-    dxPad,
-    input,
-    gradient,
-  ]);
-  const images = { batch: batchSize, height: inHeight, width: inWidth, channels };
-  if (padded) placeInto(source, x, { ...images, ...layout }, -Infinity);
-  dx.fill(0);
-  const pixelBytes = 4 * channels;
-  const kernel = heapKernels(work.heap, windowModule(windowGeometry(info)))!
-    .maxPoolGradient as WindowKernel;
-  for (let b = 0, out = 0; b < batchSize; b++) {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
+  const pixelBytes = 4 * inChannels;
+  const step = info.strideWidth * pixelBytes;
+  const runs = columnRuns(info);
+  for (let b = 0; b < batchSize; b++) {
     for (let oh = 0; oh < outHeight; oh++) {
-      for (let ow = 0; ow < outWidth; ow++, out += pixelBytes) {
-        const corner = ((b * rows + oh * info.strideHeight) * columns + ow * info.strideWidth) *
-          pixelBytes;
-        kernel(
-          x.byteOffset + corner,
-          maximum.byteOffset + out,
-          upstream.byteOffset + out,
-          dx.byteOffset + corner,
+      const rows = spanOf(oh, info.strideHeight, info.padInfo.top, info.filterHeight, inHeight);
+      const inputRow = (b * inHeight + rows.first) * inWidth;
+      const outputRow = (b * outHeight + oh) * outWidth;
+      for (const run of runs) {
+        const inputAt = (inputRow + run.first) * pixelBytes;
+        const outputAt = (outputRow + run.out) * pixelBytes;
+        kernels[kernelName(rows.count, run.count)](
+          x.byteOffset + inputAt,
+          maximum.byteOffset + outputAt,
+          upstream.byteOffset + outputAt,
+          dx.byteOffset + inputAt,
           pixelBytes,
+          run.pixels,
+          step,
         );
       }
-    }
-  }
-  if (padded) cropInto(dx, target, { ...images, ...layout });
-  work.release();
-}
-
-/** Where an NHWC batch sits inside its padded copy. */
-interface Placement {
-  batch: number;
-  height: number;
-  width: number;
-  channels: number;
-  rows: number;
-  columns: number;
-  top: number;
-  left: number;
-}
-
-/** Copies `source` [batch, height, width, channels] into the padded `target`, `fill` around. */
-function placeInto(source: Float32Array, target: Float32Array, place: Placement, fill: number) {
-  const { batch, height, width, channels, rows, columns, top, left } = place;
-  target.fill(fill);
-  for (let b = 0; b < batch; b++) {
-    for (let y = 0; y < height; y++) {
-      const from = (b * height + y) * width * channels;
-      const to = ((b * rows + y + top) * columns + left) * channels;
-      target.set(source.subarray(from, from + width * channels), to);
-    }
-  }
-}
-
-/** The inverse of {@link placeInto}: the unpadded part of `padded` into `target`. */
-function cropInto(padded: Float32Array, target: Float32Array, place: Placement) {
-  const { batch, height, width, channels, rows, columns, top, left } = place;
-  for (let b = 0; b < batch; b++) {
-    for (let y = 0; y < height; y++) {
-      const from = ((b * rows + y + top) * columns + left) * channels;
-      target.set(
-        padded.subarray(from, from + width * channels),
-        (b * height + y) * width * channels,
-      );
     }
   }
 }

@@ -104,8 +104,7 @@ function transformInput(
   const border = (scheme.filterSize - 1) / 2;
   const padded = work.temporary([grid.batch, rows, columns, channels]);
   const planes = work.planes(scheme.tileSize ** 2, [grid.tiles, channels]);
-  const scratch = work.temporary([scheme.tileScratchFloats(channels)]);
-  const [xValues, paddedValues, scratchValues] = work.views([x, padded, scratch]);
+  const [xValues, paddedValues] = work.views([x, padded]);
   padInto(xValues.subarray(first * height * width * channels), paddedValues, {
     batch: grid.batch,
     height,
@@ -119,7 +118,7 @@ function transformInput(
   scheme.inputTiles(paddedValues, work.views(planes), {
     grid,
     channels,
-    simd: { heap: work.heap, scratch: scratchValues },
+    heap: work.heap,
   });
   return planes;
 }
@@ -158,10 +157,8 @@ export function winogradConv2D(
     const products = transformInput(work, scheme, { x, first, grid }).map((v, e) =>
       work.product(v, filterPlanes[e], grid.tiles, channelsOut)
     );
-    const scratch = work.temporary([scheme.tileScratchFloats(channelsOut)]);
-    const [outputValues, scratchValues, biasValues, ...views] = work.views([
+    const [outputValues, biasValues, ...views] = work.views([
       output,
-      scratch,
       biasOrZeros,
       ...products,
     ]);
@@ -170,7 +167,7 @@ export function winogradConv2D(
       channels: channelsOut,
       bias: biasValues,
       relu,
-      simd: { heap: work.heap, scratch: scratchValues },
+      heap: work.heap,
     });
     work.release();
   }
@@ -208,8 +205,7 @@ export function winogradFilterGradient(
       channelsOut,
     ]);
     const gradientPlanes = work.planes(elements, [grid.tiles, channelsOut]);
-    const scratch = work.temporary([scheme.tileScratchFloats(channelsOut)]);
-    const [dyValues, wholeTilesValues, scratchValues] = work.views([dy, wholeTilesDy, scratch]);
+    const [dyValues, wholeTilesValues] = work.views([dy, wholeTilesDy]);
     padInto(dyValues.subarray(first * height * width * channelsOut), wholeTilesValues, {
       batch: grid.batch,
       height,
@@ -223,7 +219,7 @@ export function winogradFilterGradient(
     scheme.gradientTiles(wholeTilesValues, work.views(gradientPlanes), {
       grid,
       channels: channelsOut,
-      simd: { heap: work.heap, scratch: scratchValues },
+      heap: work.heap,
     });
     inputPlanes.forEach((plane, e) =>
       work.addTransposedProduct({

@@ -51,11 +51,10 @@ export interface TileLayout {
   grid: TileGrid;
   channels: number;
   /**
-   * Heap memory that lets the per-tile transforms run as SIMD passes on
-   * tfjs's wasm heap: the heap, and a view of at least `tileScratchFloats`
-   * floats on it (every array given to the transform must be on it too).
+   * tfjs's wasm heap, which lets the per-tile transforms run as SIMD kernels
+   * on it (every array given to the transform must be on it then).
    */
-  simd?: { heap: WasmHeap; scratch: Float32Array };
+  heap?: WasmHeap;
 }
 
 /** An output's tiles and channels, with the fused convolution's bias (zeros if none) and ReLU. */
@@ -75,8 +74,6 @@ export interface WinogradScheme {
   outputSize: number;
   /** Side α = m + r − 1 of an input tile. */
   tileSize: number;
-  /** Floats of heap scratch the per-tile transforms need for `channels` (see `TileLayout.simd`). */
-  tileScratchFloats(channels: number): number;
   /**
    * Bᵀ d B for every input tile of `padded` [batch, m·tilesHigh + α − m,
    * m·tilesWide + α − m, channels]: planes [tiles, channels].

@@ -1,12 +1,13 @@
 import { activate, type OutputLayout, type TileLayout, type WinogradScheme } from "./tiles.ts";
-import { heapEpilogue, type HeapPass, heapPass, passModule, usedColumns } from "./simd_passes.ts";
+import type { WasmHeap } from "../heap.ts";
+import { type TileRun, toImageKernels, toPlanesKernel } from "./tile_kernels.ts";
 
 /**
  * Winograd's F(m×m, r×r) for any m and r: its matrices built by the
  * Toom–Cook method from α − 1 finite points and ∞ (α = m + r − 1), its
  * transforms two 1-D passes of a matrix each (down the tile, then across),
  * compiled to JavaScript with the channels innermost, and the per-tile ones
- * also to WebAssembly SIMD on the heap (`simd_passes.ts`).
+ * also to WebAssembly SIMD on the heap (`tile_kernels.ts`).
  *
  * @module
  */
@@ -89,7 +90,7 @@ type Pass = (
  * five times as long as the transforms written out by hand.
  */
 function compilePass(matrix: number[][]): Pass {
-  const used = usedColumns(matrix);
+  const used = matrix[0].map((_, s) => s).filter((s) => matrix.some((row) => row[s] !== 0));
   const term = (weight: number, s: number) =>
     weight === 1 ? `+ d${s}` : weight === -1 ? `- d${s}` : `+ ${weight} * d${s}`;
   const body = [
@@ -104,22 +105,6 @@ function compilePass(matrix: number[][]): Pass {
     "}",
   ];
   return new Function("ins", "inAt", "outs", "outAt", "count", body.join("\n")) as Pass;
-}
-
-/** A SIMD pass on the heap (see `simd_passes.ts`) called as a {@link Pass} on heap views. */
-function viewPass(pass: HeapPass, matrix: number[][]): Pass {
-  const used = usedColumns(matrix);
-  const addresses = new Array(used.length + matrix.length + 1).fill(0);
-  return (inViews, inAt, outViews, outAt, count) => {
-    for (let k = 0; k < used.length; k++) {
-      addresses[k] = inViews[used[k]].byteOffset + 4 * inAt[used[k]];
-    }
-    for (let t = 0; t < matrix.length; t++) {
-      addresses[used.length + t] = outViews[t].byteOffset + 4 * outAt[t];
-    }
-    addresses[addresses.length - 1] = 4 * count;
-    pass(addresses);
-  };
 }
 
 /**
@@ -159,16 +144,8 @@ export function toomCookScheme(
   return new ToomCookScheme(outputSize, filterSize, points);
 }
 
-/** The transforms that run once per tile, and may run as SIMD passes on the heap. */
+/** The transforms that run once per tile, and run as SIMD kernels on the heap where they can. */
 type TileTransform = "input" | "output" | "gradient";
-
-/** How a per-tile transform runs: its pass, its scratch arrays, how it finishes an output row. */
-interface TileWork {
-  pass: Pass;
-  /** Scratch array `which` (0 or 1) of at least `length` floats. */
-  scratch: (which: number, length: number) => Float32Array;
-  finish: FinishRow;
-}
 
 /**
  * The five transforms of F(m×m, r×r) by the matrices of {@link toomCookMatrices}:
@@ -179,8 +156,7 @@ class ToomCookScheme implements WinogradScheme {
   readonly tileSize: number;
   /** Matrices of the per-tile transforms: Bᵀ, Aᵀ, and A for the output gradient. */
   private readonly tileMatrices: Record<TileTransform, number[][]>;
-  /** Their SIMD modules and JavaScript passes. */
-  private readonly binaries: Record<TileTransform, Uint8Array<ArrayBuffer>>;
+  /** Their JavaScript passes. */
   private readonly compiled: Record<TileTransform, Pass>;
   /** G's pass, and Gᵀ's (the filter gradient). */
   private readonly filterPass: Pass;
@@ -208,9 +184,6 @@ class ToomCookScheme implements WinogradScheme {
       gradient: transposed(matrices.outputTransposed),
     };
     const names = Object.keys(this.tileMatrices) as TileTransform[];
-    this.binaries = Object.fromEntries(
-      names.map((name) => [name, passModule(this.tileMatrices[name])]),
-    ) as Record<TileTransform, Uint8Array<ArrayBuffer>>;
     this.compiled = Object.fromEntries(
       names.map((name) => [name, compilePass(this.tileMatrices[name])]),
     ) as Record<TileTransform, Pass>;
@@ -227,18 +200,15 @@ class ToomCookScheme implements WinogradScheme {
     this.tileIndices = Array.from({ length: this.tileSize }, (_, i) => i);
   }
 
-  tileScratchFloats(channels: number): number {
-    return (this.tileSize * this.tileSize + this.outputSize) * channels;
-  }
-
   /** Bᵀ d B for every α×α tile of `padded`, tiles m apart: rows, then columns. */
   inputTiles(padded: Float32Array, planes: Float32Array[], layout: TileLayout): void {
+    if (this.inputTilesOnHeap(padded, planes, layout)) return;
     const { tileSize, tileIn, tileOut } = this;
     const { grid: { batch, step, tilesHigh, tilesWide }, channels: c } = layout;
-    const { pass: inputPass, scratch } = this.tileWork(layout, "input");
+    const inputPass = this.compiled.input;
     const columns = step * tilesWide + tileSize - step;
     const rows = step * tilesHigh + tileSize - step;
-    const down = scratch(0, tileSize * tileSize * c);
+    const down = this.scratch(0, tileSize * tileSize * c);
     const [paddedIns, downs] = [same(padded, tileSize), same(down, tileSize)];
     const planeRows = this.planeRowsOf(planes);
     let at = 0;
@@ -280,12 +250,13 @@ class ToomCookScheme implements WinogradScheme {
 
   /** Aᵀ m A for every tile, plus `bias` and a ReLU if asked: columns, then rows. */
   outputTiles(planes: Float32Array[], output: Float32Array, layout: OutputLayout): void {
+    if (this.outputTilesOnHeap(planes, output, layout)) return;
     const { tileSize, outputSize, tileIn, outputOut } = this;
     const { grid: { batch, height, width, tilesHigh, tilesWide }, channels: c, bias, relu } =
       layout;
-    const { pass: outputPass, scratch, finish } = this.tileWork(layout, "output");
-    const down = scratch(0, outputSize * tileSize * c);
-    const across = scratch(1, outputSize * c);
+    const outputPass = this.compiled.output;
+    const down = this.scratch(0, outputSize * tileSize * c);
+    const across = this.scratch(1, outputSize * c);
     const [downs, downIns, acrosses] = [
       same(down, outputSize),
       same(down, tileSize),
@@ -306,7 +277,7 @@ class ToomCookScheme implements WinogradScheme {
             strided(tileIn, i * tileSize * c, c);
             outputPass(downIns, tileIn, acrosses, strided(outputOut, 0, c), c);
             const y = ((b * height + outputSize * ty + i) * width + outputSize * tx) * c;
-            finish(output, y, across, bias, outColumns * c, relu);
+            finishRow(output, y, across, bias, outColumns * c, relu);
           }
         }
       }
@@ -315,11 +286,12 @@ class ToomCookScheme implements WinogradScheme {
 
   /** A dY Aᵀ for every m×m tile of `dy` [batch, m·tilesHigh, m·tilesWide, channels]. */
   gradientTiles(dy: Float32Array, planes: Float32Array[], layout: TileLayout): void {
+    if (this.gradientTilesOnHeap(dy, planes, layout)) return;
     const { tileSize, outputSize, tileOut, outputOut } = this;
     const { grid: { batch, tilesHigh, tilesWide }, channels: c } = layout;
-    const { pass: gradientPass, scratch } = this.tileWork(layout, "gradient");
+    const gradientPass = this.compiled.gradient;
     const rowStride = outputSize * tilesWide * c;
-    const down = scratch(0, tileSize * outputSize * c);
+    const down = this.scratch(0, tileSize * outputSize * c);
     const [dys, downs, downIns] = [
       same(dy, outputSize),
       same(down, tileSize),
@@ -373,39 +345,86 @@ class ToomCookScheme implements WinogradScheme {
     return this.buffers[which];
   }
 
-  /**
-   * How the per-tile transform `name` runs over `layout.channels`: on the
-   * heap in SIMD when the layout lends heap scratch and the channels come in
-   * fours, else in JavaScript.
-   */
-  private tileWork(layout: TileLayout, name: TileTransform): TileWork {
-    const { simd, channels } = layout;
-    const onHeap = simd && channels % 4 === 0 ? simd : undefined;
-    const pass = onHeap && heapPass(onHeap.heap, this.binaries[name]);
-    if (!onHeap || !pass) {
-      return {
-        pass: this.compiled[name],
-        scratch: (which, length) => this.scratch(which, length),
-        finish: finishRow,
-      };
+  /** The heap the SIMD kernels run on: the layout's, where its channels come in fours. */
+  private heapOf(layout: TileLayout): WasmHeap | undefined {
+    return layout.channels % 4 === 0 ? layout.heap : undefined;
+  }
+
+  /** A run along one row of `tiles` tiles, `step` bytes apart in the image, onto `planes`. */
+  private runOf(planes: Float32Array[], channels: number, step: number, tiles: number): TileRun {
+    const addresses = planes.map((plane) => plane.byteOffset);
+    return { image: 0, step, tiles, bytes: 4 * channels, planeAt: 0, bias: 0, planes: addresses };
+  }
+
+  /** {@link inputTiles} by the SIMD kernel, a row of tiles a call; false where it cannot run. */
+  private inputTilesOnHeap(padded: Float32Array, planes: Float32Array[], layout: TileLayout) {
+    const heap = this.heapOf(layout);
+    const { grid: { batch, step, tilesHigh, tilesWide }, channels: c } = layout;
+    const columns = step * tilesWide + this.tileSize - step;
+    const rows = step * tilesHigh + this.tileSize - step;
+    const image = { rowBytes: 4 * columns * c, pixelBytes: 4 * c };
+    const kernel = heap && toPlanesKernel(heap, this.tileMatrices.input, image);
+    if (!kernel) return false;
+    const run = this.runOf(planes, c, 4 * step * c, tilesWide);
+    for (let b = 0; b < batch; b++) {
+      for (let ty = 0; ty < tilesHigh; ty++) {
+        run.image = padded.byteOffset + 4 * (b * rows + step * ty) * columns * c;
+        run.planeAt = 4 * c * (b * tilesHigh + ty) * tilesWide;
+        kernel(run);
+      }
     }
-    const heapScratch = (which: number, length: number) =>
-      which === 0
-        ? onHeap.scratch.subarray(0, length)
-        : onHeap.scratch.subarray(onHeap.scratch.length - length);
-    const epilogue = name === "output" ? heapEpilogue(onHeap.heap) : undefined;
-    const finish: FinishRow = epilogue
-      ? (row, at, across, bias, floats, relu) =>
-        epilogue(
-          row.byteOffset + 4 * at,
-          across.byteOffset,
-          bias.byteOffset,
-          4 * bias.length,
-          4 * floats,
-          relu,
-        )
-      : finishRow;
-    return { pass: viewPass(pass, this.tileMatrices[name]), scratch: heapScratch, finish };
+    return true;
+  }
+
+  /**
+   * {@link outputTiles} by the SIMD kernels, a row of tiles a call (the tile
+   * the image's right edge cuts, if any, on its own); false where they cannot run.
+   */
+  private outputTilesOnHeap(planes: Float32Array[], output: Float32Array, layout: OutputLayout) {
+    const heap = this.heapOf(layout);
+    const { grid: { batch, height, width, step, tilesHigh, tilesWide }, channels: c } = layout;
+    const image = { rowBytes: 4 * width * c, pixelBytes: 4 * c };
+    const kernels = heap && toImageKernels(heap, this.tileMatrices.output, image);
+    if (!kernels) return false;
+    const whole = Math.floor(width / step);
+    const cutColumns = width - whole * step;
+    const run = this.runOf(planes, c, 4 * step * c, whole);
+    run.bias = layout.bias.byteOffset;
+    const relu = layout.relu;
+    for (let b = 0; b < batch; b++) {
+      for (let ty = 0; ty < tilesHigh; ty++) {
+        const rows = Math.min(step, height - step * ty);
+        run.image = output.byteOffset + 4 * (b * height + step * ty) * width * c;
+        run.planeAt = 4 * c * (b * tilesHigh + ty) * tilesWide;
+        run.tiles = whole;
+        if (whole > 0) kernels({ rows, columns: step, relu })(run);
+        if (cutColumns === 0) continue;
+        run.image += whole * run.step;
+        run.planeAt += whole * run.bytes;
+        run.tiles = 1;
+        kernels({ rows, columns: cutColumns, relu })(run);
+      }
+    }
+    return true;
+  }
+
+  /** {@link gradientTiles} by the SIMD kernel, a row of tiles a call; false where it cannot run. */
+  private gradientTilesOnHeap(dy: Float32Array, planes: Float32Array[], layout: TileLayout) {
+    const heap = this.heapOf(layout);
+    const { grid: { batch, step, tilesHigh, tilesWide }, channels: c } = layout;
+    const rowFloats = step * tilesWide * c;
+    const image = { rowBytes: 4 * rowFloats, pixelBytes: 4 * c };
+    const kernel = heap && toPlanesKernel(heap, this.tileMatrices.gradient, image);
+    if (!kernel) return false;
+    const run = this.runOf(planes, c, 4 * step * c, tilesWide);
+    for (let b = 0; b < batch; b++) {
+      for (let ty = 0; ty < tilesHigh; ty++) {
+        run.image = dy.byteOffset + 4 * (b * tilesHigh + ty) * step * rowFloats;
+        run.planeAt = 4 * c * (b * tilesHigh + ty) * tilesWide;
+        kernel(run);
+      }
+    }
+    return true;
   }
 
   /** The planes of each row of the tile. */

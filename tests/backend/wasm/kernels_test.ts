@@ -139,6 +139,7 @@ const POOLS: Pool[] = [
   { x: [2, 6, 6, 8], size: 3, stride: 1, pad: "same" },
   { x: [2, 12, 12, 8], size: 3, stride: 2, pad: 1 },
   { x: [2, 11, 12, 4], size: 3, stride: 2, pad: 1 },
+  { x: [2, 10, 11, 4], size: [2, 3], stride: 2, pad: "same" },
 ];
 
 /**
