@@ -17,13 +17,16 @@ const uniform = (shape: number[]) => uniformTensor(shape, random);
 
 const SAME = { strides: 1, pad: "same", dataFormat: "NHWC", dilations: 1 } as const;
 
-Deno.test("Winograd takes AlexNet's 3×3 and 5×5 convolutions and leaves the others to XNNPACK", () => {
-  const alexnet = [
+Deno.test("Winograd takes AlexNet's 3×3 and 5×5 convolutions, VGG's narrow ones, and leaves the others", () => {
+  const taken = [
     [[64, 26, 26, 96], [5, 5, 96, 256]],
     [[64, 12, 12, 256], [3, 3, 256, 384]],
     [[64, 12, 12, 384], [3, 3, 384, 256]],
+    [[64, 112, 112, 8], [3, 3, 8, 16]],
+    [[64, 56, 56, 16], [3, 3, 16, 32]],
+    [[8, 12, 12, 36], [3, 3, 36, 33]],
   ];
-  for (const [x, filter] of alexnet) {
+  for (const [x, filter] of taken) {
     const scheme = winogradScheme(x, filter, SAME);
     assert(scheme?.filterSize === filter[0], `${x} * ${filter} should take Winograd`);
   }
@@ -35,7 +38,9 @@ Deno.test("Winograd takes AlexNet's 3×3 and 5×5 convolutions and leaves the ot
     [[8, 12, 12, 64], [3, 3, 64, 64], { ...SAME, dilations: 2 }],
     [[8, 12, 12, 64], [3, 5, 64, 64], SAME],
     [[8, 12, 12, 64], [7, 7, 64, 64], SAME],
-    [[8, 12, 12, 16], [3, 3, 16, 64], SAME],
+    [[8, 12, 12, 4], [3, 3, 4, 64], SAME],
+    [[8, 5, 5, 384], [3, 3, 384, 10], SAME],
+    [[8, 224, 224, 1], [3, 3, 1, 8], SAME],
     [[8, 28, 28, 1], [5, 5, 1, 6], SAME],
   ];
   for (const [x, filter, attrs] of others) {
@@ -71,6 +76,7 @@ Deno.test("Toom–Cook matrices compute the 1-D correlation exactly: Aᵀ [(G g)
  */
 const CONVS: [number[], number[]][] = [
   [[2, 12, 12, 64], [3, 3, 64, 48]],
+  [[2, 9, 10, 8], [3, 3, 8, 16]],
   [[3, 7, 5, 40], [3, 3, 40, 33]],
   [[2, 1, 1, 32], [3, 3, 32, 32]],
   [[2, 5, 5, 384], [3, 3, 384, 384]],
