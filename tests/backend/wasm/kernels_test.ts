@@ -249,10 +249,15 @@ Deno.test({
   },
 });
 
-/** Splits along the channels (a concatenation's gradient), as sizes or a count, and along another axis. */
+/**
+ * Splits along the channels (a concatenation's gradient), as sizes or a
+ * count, parts in fours of floats (the SIMD copy, from an unaligned offset
+ * too) and not, and along another axis.
+ */
 const SPLITS: { shape: number[]; sizes: number | number[]; axis: number }[] = [
   { shape: [4, 6, 6, 96], sizes: [64, 32], axis: 3 },
   { shape: [2, 3, 5, 7], sizes: [2, -1, 3], axis: -1 },
+  { shape: [2, 3, 5, 11], sizes: [3, 8], axis: 3 },
   { shape: [3, 4, 12], sizes: 3, axis: 2 },
   { shape: [4, 6, 6, 8], sizes: [1, 3], axis: 0 },
 ];
