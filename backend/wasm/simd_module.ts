@@ -40,6 +40,8 @@ export const op = {
   /** The same, at a constant byte offset from the address on the stack. */
   v128LoadOffset: (offset: number) => [0xfd, 0x00, 0x02, ...unsigned(offset)],
   v128StoreOffset: (offset: number) => [0xfd, 0x0b, 0x02, ...unsigned(offset)],
+  /** One float loaded from a constant byte offset into every lane. */
+  v128Load32Splat: (offset: number) => [0xfd, 0x09, 0x02, ...unsigned(offset)],
   i32x4Splat: [0xfd, 0x11],
   f32x4Splat: [0xfd, 0x13],
   f32x4Neg: [0xfd, 0xe1, 0x01],

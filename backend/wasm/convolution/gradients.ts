@@ -8,6 +8,7 @@ import { padInto } from "../layout/pad.ts";
 import { blas } from "../blas.ts";
 import { stridedInputGradient } from "./strided_input_gradient.ts";
 import { pointwiseFilterGradient } from "./pointwise.ts";
+import { fitsOneChannelKernel, oneChannelFilterGradient } from "./one_channel_filter_gradient.ts";
 import { winogradFilterGradient, winogradScheme } from "../winograd/convolution.ts";
 import { WasmWorkspace } from "../workspace.ts";
 
@@ -162,9 +163,11 @@ function im2colFilterGradient(
 /**
  * The filter gradient of a 2-D convolution on the wasm backend, which ships
  * without one: a product for 1×1 ones (`pointwise.ts`), Winograd's
- * algorithm for 3×3 and 5×5 "same" ones (`winograd/convolution.ts`),
- * otherwise an im2col product or, without a BLAS and with few output
- * channels, the batch-as-channels convolution.
+ * algorithm for 3×3 and 5×5 "same" ones (`winograd/convolution.ts`), a
+ * direct SIMD kernel for one input channel and few output channels
+ * (`one_channel_filter_gradient.ts`), otherwise an im2col product or,
+ * without a BLAS and with few output channels, the batch-as-channels
+ * convolution.
  */
 function conv2DBackpropFilterWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
@@ -173,6 +176,9 @@ function conv2DBackpropFilterWasm({ inputs, backend, attrs }: KernelArgs): tf.Te
   if (pointwise) return pointwise;
   const scheme = winogradScheme(x.shape, filterShape, attrs);
   if (scheme !== undefined) return winogradFilterGradient(backend, { scheme, x, dy });
+  const info = convGradientInfo(x.shape, filterShape, attrs);
+  const direct = fitsOneChannelKernel(info) && oneChannelFilterGradient(backend, { x, dy, info });
+  if (direct) return direct;
   return blas() !== undefined || filterShape[3] >= IM2COL_MIN_OUT_CHANNELS
     ? im2colFilterGradient(backend, { x, dy, attrs })
     : batchAsChannelsFilterGradient(backend, { x, dy, attrs });

@@ -22,7 +22,8 @@ type Conv = {
  * conv2, conv3 and conv4 by Winograd's algorithm), LeNet's two, one whose im2col
  * matrix is built in two chunks (two examples, then one), ResNet's strided ones (3×3
  * padded by 1, the 1×1 shortcut, the 7×7 stem padded by 3), and odd ones (stride 2 and
- * 3, channels not a multiple of 4, asymmetric "same" padding).
+ * 3, channels not a multiple of 4, asymmetric "same" padding), and VGG's first layer and a
+ * strided one with one input channel (the direct filter gradient).
  */
 const CONVS: Conv[] = [
   { x: [17, 35, 35, 1], filter: [11, 11, 1, 96], stride: 4, pad: 1 },
@@ -38,6 +39,8 @@ const CONVS: Conv[] = [
   { x: [3, 12, 12, 64], filter: [3, 3, 64, 128], stride: 2, pad: 1 },
   { x: [3, 13, 13, 64], filter: [1, 1, 64, 128], stride: 2, pad: "valid" },
   { x: [2, 32, 32, 1], filter: [7, 7, 1, 64], stride: 2, pad: 3 },
+  { x: [3, 30, 30, 1], filter: [3, 3, 1, 8], stride: 1, pad: 1 },
+  { x: [2, 15, 14, 1], filter: [3, 2, 1, 4], stride: 2, pad: "same" },
 ];
 
 /** The gradients of Σ conv(x, filter) · dy: the two backward kernels' outputs. */
