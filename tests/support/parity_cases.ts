@@ -27,11 +27,16 @@ export interface ParityCase {
  * one step from the same weights: tfjs's CPU backend (direct convolutions)
  * against PyTorch 2e-7 at the second loss, wasm 9e-4, and wasm against the
  * CPU backend 12% at the gradient of the stem's pool (every ReLU and every
- * choice equal to 4e-5). Their later losses are held to 3e-2, against a
- * wrong gradient; what the batch norms do is checked exactly by the first
- * loss and the running statistics after the first step.
+ * choice equal to 4e-5). With two threads (batch norms over 8 images) the
+ * fourth loss of ResNet-18's case moved from 6.5e-3 to 4.4e-2 when its
+ * strided forward convolutions went from XNNPACK to im2col products (both
+ * within the products test's bound of the CPU backend), the first loss
+ * from 1.9e-7 to 7.5e-7. Their later losses are held to 6e-2, against a
+ * gradient gone grossly wrong; what the batch norms do is checked exactly
+ * by the first loss and the running statistics after the first step, and
+ * every weight after the last step.
  */
-export const BRANCHING_BN_LATE_LOSS = 3e-2;
+export const BRANCHING_BN_LATE_LOSS = 6e-2;
 
 /**
  * Every network of the chapter, each at a small input it takes and a small

@@ -16,12 +16,11 @@ interface FusedConvArgs {
 const MAX_DEPTH = 16;
 
 /**
- * The geometry of a strided convolution over few channels (NHWC, no
- * dilation, at most {@link MAX_DEPTH} channels once space-to-depth
- * rearranged), unpadded or padded alike on every side (ResNet's stem), or
+ * The geometry of a strided convolution (NHWC, no dilation, the same
+ * stride both ways), unpadded or padded alike on every side (ResNet's), or
  * undefined for any other.
  */
-function fewChannelsGeometry(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: tf.NamedAttrMap) {
+function stridedGeometry(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: tf.NamedAttrMap) {
   if (attrs.dataFormat === "NCHW" || !(attrs.pad === "valid" || typeof attrs.pad === "number")) {
     return undefined;
   }
@@ -29,9 +28,12 @@ function fewChannelsGeometry(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: tf.
   if ([dilations ?? 1].flat().some((d) => d !== 1)) return undefined;
   const info = convGradientInfo(x.shape, filter.shape, attrs);
   const stride = info.strideHeight;
-  const channels = x.shape[3];
-  const few = stride > 1 && info.strideWidth === stride && channels * stride * stride <= MAX_DEPTH;
-  return few ? info : undefined;
+  return stride > 1 && info.strideWidth === stride ? info : undefined;
+}
+
+/** Whether a strided convolution has at most {@link MAX_DEPTH} channels once space-to-depth rearranged. */
+function fewChannels(info: ReturnType<typeof convGradientInfo>): boolean {
+  return info.inChannels * info.strideHeight * info.strideHeight <= MAX_DEPTH;
 }
 
 /**
@@ -61,12 +63,14 @@ function paddedInput(
 }
 
 /**
- * relu(conv2d(x, filter) + bias) for a strided convolution over few
- * channels (AlexNet's first layer: 11×11, stride 4, one channel; the 7×7
- * stride-2 stems of GoogLeNet, ResNet and DenseNet, padded by 3), which
- * XNNPACK handles poorly (one channel per tap). With a BLAS, as im2col rows
- * times the filter (`im2colConvolution`), over the input padded first. Without, where the geometry
- * allows, as a stride-1 convolution over x rearranged space-to-depth: each
+ * relu(conv2d(x, filter) + bias) for a strided convolution, which XNNPACK
+ * handles poorly: over few channels (AlexNet's first layer: 11×11, stride
+ * 4, one channel; the 7×7 stride-2 stems of GoogLeNet, ResNet and
+ * DenseNet, padded by 3) one channel per tap, and ResNet's 3×3 stride-2
+ * layers at 11–15 GMAC/s. With a BLAS, as im2col rows times the filter
+ * (`im2colConvolution`), over the input padded first. Without, over few
+ * channels where the geometry allows, as a stride-1 convolution over x
+ * rearranged space-to-depth: each
  * s×s block of pixels becomes one pixel of s²·C channels, and the filter,
  * zero-padded to a multiple of s, is rearranged alike (⌈r/s⌉² taps of s²·C
  * channels); AlexNet's first layer runs about 40% faster so, though it
@@ -74,9 +78,9 @@ function paddedInput(
  * to `inner`, the fused convolution this one wraps (Winograd's, which hands
  * the rest to XNNPACK).
  */
-function stridedFewChannelsConv(args: FusedConvArgs, inner: tf.KernelFunc): tf.TensorInfo {
+function stridedConv(args: FusedConvArgs, inner: tf.KernelFunc): tf.TensorInfo {
   const { inputs: { x, filter, bias }, backend, attrs } = args;
-  const info = fewChannelsGeometry(x, filter, attrs);
+  const info = stridedGeometry(x, filter, attrs);
   const activation = attrs.activation ?? "linear";
   const library = blas();
   if (info && library && (activation === "linear" || activation === "relu")) {
@@ -107,7 +111,7 @@ function stridedFewChannelsConv(args: FusedConvArgs, inner: tf.KernelFunc): tf.T
     work.release(output);
     return output;
   }
-  if (!info || attrs.pad !== "valid" || !spaceToDepthFits(info)) {
+  if (!info || !fewChannels(info) || attrs.pad !== "valid" || !spaceToDepthFits(info)) {
     return inner(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
   const [batch, height, width, channels] = x.shape;
@@ -155,14 +159,13 @@ function stridedFewChannelsConv(args: FusedConvArgs, inner: tf.KernelFunc): tf.T
 }
 
 /**
- * Routes the wasm backend's strided "valid" fused convolutions over few
- * channels through {@link stridedFewChannelsConv}, once (after Winograd's
- * routing, which it wraps).
+ * Routes the wasm backend's strided fused convolutions through
+ * {@link stridedConv}, once (after Winograd's routing, which it wraps).
  */
 export const registerWasmSpaceToDepth: () => void = once(() =>
   overrideKernel(
     "FusedConv2D",
     "wasm",
-    (original) => (args) => stridedFewChannelsConv(args as unknown as FusedConvArgs, original),
+    (original) => (args) => stridedConv(args as unknown as FusedConvArgs, original),
   )
 );

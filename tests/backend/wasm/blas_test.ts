@@ -16,7 +16,7 @@ if (installed.length === 0) {
 
 Deno.test({
   name:
-    "wasm products by each BLAS installed and by XNNPACK equal the CPU's (dense, every transpose; Winograd and im2col convolutions, conv1's and the stems' forward, 1×1 convolutions)",
+    "wasm products by each BLAS installed and by XNNPACK equal the CPU's (dense, every transpose; Winograd and im2col convolutions, conv1's, the stems' and ResNet's strided forward, 1×1 convolutions)",
   ignore: installed.length === 0,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -46,6 +46,7 @@ Deno.test({
     // Few output channels (LeNet's conv2): im2col on the BLAS, batch-as-channels without.
     const narrowX = uniformTensor([3, 14, 14, 6], random);
     const narrowDy = uniformTensor([3, 10, 10, 16], random);
+    const stridedBias = uniformTensor([72], random);
     const same = { strides: 1, pad: "same", dataFormat: "NHWC", dilations: 1 };
     const kernels = () => [
       tf.matMul(a, b),
@@ -108,6 +109,22 @@ Deno.test({
         ...same,
         filterShape: pointwiseFilter.shape,
       }) as tf.Tensor,
+      // ResNet's downsampling forward: many channels, stride 2, padded by 1; its 1×1 shortcut.
+      ...([[filter, 1, "relu"], [
+        pointwiseFilter.pad([[0, 0], [0, 0], [0, 40], [0, 0]]),
+        0,
+        "linear",
+      ]] as const)
+        .map(([weights, pad, activation]) =>
+          tf.fused.conv2d({
+            x: x as tf.Tensor4D,
+            filter: weights as tf.Tensor4D,
+            strides: 2,
+            pad,
+            bias: stridedBias.slice(0, weights.shape[3]),
+            activation,
+          })
+        ),
       ...(["relu", "linear"] as const).map((activation) =>
         tf.fused.conv2d({
           x: stem as tf.Tensor4D,
