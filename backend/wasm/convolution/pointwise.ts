@@ -12,6 +12,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { once, overrideKernel } from "../../kernel_override.ts";
+import { addBiasAndActivate } from "../bias_activation.ts";
 import { blas } from "../blas.ts";
 import { heapViews, type WasmHeap } from "../heap.ts";
 
@@ -31,7 +32,7 @@ export function isPointwise(filter: tf.TensorInfo, attrs: tf.NamedAttrMap): bool
     ones(attrs.strides) && ones(attrs.dilations) && unpadded;
 }
 
-/** bias and activation, added in place to the product `y` [pixels, out]. */
+/** bias and activation, added in place to the product `y` [pixels, out], in JavaScript. */
 function finish(y: Float32Array, bias: Float32Array | undefined, relu: boolean): void {
   const channels = bias?.length ?? 0;
   if (bias) {
@@ -64,7 +65,8 @@ function pointwiseConv({ inputs, backend, attrs }: ConvArgs): tf.TensorInfo | un
     b: fv,
     c: yv,
   });
-  finish(yv, bv, activation === "relu");
+  const relu = activation === "relu";
+  if (!addBiasAndActivate(heap, yv, { bias: bv, relu })) finish(yv, bv, relu);
   return y;
 }
 

@@ -1,4 +1,5 @@
 import type * as tf from "@tensorflow/tfjs";
+import { addBiasAndActivate } from "../bias_activation.ts";
 import type { Blas } from "../blas.ts";
 import type { WasmWorkspace } from "../workspace.ts";
 
@@ -120,10 +121,11 @@ export function im2colConvolution(
       b: withBiasValues,
       c: results,
     });
-    // ReLU without a branch (half the values are negative: a branch mispredicts, 7× slower):
-    // the sign bit, spread over the word, clears a negative float to +0.
-    if (relu) {
-      const bits = new Int32Array(results.buffer, results.byteOffset, count * pixels * outChannels);
+    const values = results.subarray(0, count * pixels * outChannels);
+    if (relu && !addBiasAndActivate(work.heap, values, { relu })) {
+      // ReLU without a branch (half the values are negative: a branch mispredicts, 7× slower):
+      // the sign bit, spread over the word, clears a negative float to +0.
+      const bits = new Int32Array(values.buffer, values.byteOffset, values.length);
       for (let i = 0; i < bits.length; i++) bits[i] &= ~(bits[i] >> 31);
     }
   }
