@@ -40,6 +40,8 @@ export const op = {
   /** The same, at a constant byte offset from the address on the stack. */
   v128LoadOffset: (offset: number) => [0xfd, 0x00, 0x02, ...unsigned(offset)],
   v128StoreOffset: (offset: number) => [0xfd, 0x0b, 0x02, ...unsigned(offset)],
+  /** A float stored at a constant byte offset from the address below it. */
+  f32StoreOffset: (offset: number) => [0x38, 0x02, ...unsigned(offset)],
   /** One float loaded from a constant byte offset into every lane. */
   v128Load32Splat: (offset: number) => [0xfd, 0x09, 0x02, ...unsigned(offset)],
   i32x4Splat: [0xfd, 0x11],

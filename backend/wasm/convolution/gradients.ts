@@ -141,7 +141,7 @@ function im2colFilterGradient(
     const work = new WasmWorkspace(backend);
     const patches = work.temporary([chunkPixels, taps]);
     const [paddedNow, patchValues] = work.views([padded, patches]);
-    patchRows(paddedNow, patchValues, { layout, first, count });
+    patchRows(paddedNow, patchValues, { layout, first, count, heap: work.heap });
     work.addTransposedProduct({
       a: dy,
       aOffset: first * pixels * outChannels,

@@ -2,6 +2,8 @@ import type * as tf from "@tensorflow/tfjs";
 import { addBiasAndActivate } from "../bias_activation.ts";
 import type { Blas } from "../blas.ts";
 import type { WasmWorkspace } from "../workspace.ts";
+import type { WasmHeap } from "../heap.ts";
+import { patchRowKernel } from "./patch_kernel.ts";
 
 /**
  * Most floats of im2col rows built at once (8 MiB): the rows are multiplied
@@ -50,6 +52,8 @@ export function patchRows(
     count: number;
     /** End each row with a 1, so that a product adds the filter matrix's last row (a bias). */
     ones?: boolean;
+    /** The wasm heap both arrays are on: rows of four floats or more are then copied by SIMD. */
+    heap?: WasmHeap;
   },
 ): void {
   const { layout, first, count, ones = false } = options;
@@ -57,6 +61,20 @@ export function patchRows(
   const { strideHeight, strideWidth, outHeight, outWidth } = layout;
   const run = filterWidth * channels;
   const rowStride = columns * channels;
+  const geometry = { run, filterHeight, rowBytes: 4 * rowStride, ones };
+  const kernel = options.heap && patchRowKernel(options.heap, geometry);
+  if (kernel) {
+    const rowFloats = run * filterHeight + (ones ? 1 : 0);
+    const step = 4 * strideWidth * channels;
+    let at = target.byteOffset;
+    for (let b = first; b < first + count; b++) {
+      for (let oy = 0; oy < outHeight; oy++, at += 4 * outWidth * rowFloats) {
+        const from = padded.byteOffset + 4 * (b * rows + oy * strideHeight) * rowStride;
+        kernel(from, at, outWidth, step);
+      }
+    }
+    return;
+  }
   let to = 0;
   for (let b = first; b < first + count; b++) {
     for (let oy = 0; oy < outHeight; oy++) {
@@ -111,7 +129,7 @@ export function im2colConvolution(
   if (biasValues) withBiasValues.set(biasValues, taps * outChannels);
   for (let first = 0; first < batch; first += chunk) {
     const count = Math.min(chunk, batch - first);
-    patchRows(xValues, patchValues, { layout, first, count, ones: true });
+    patchRows(xValues, patchValues, { layout, first, count, ones: true, heap: work.heap });
     const results = outputValues.subarray(first * pixels * outChannels);
     library.gemm({
       rows: count * pixels,
