@@ -53,7 +53,7 @@ export function stridedInputGradient(
     const work = new WasmWorkspace(backend);
     const rows = patchGradientsOf(work, { dy, dyChunk, filterRows, patchGradients, first, count });
     const [rowValues, target] = work.views([rows, padded]);
-    addPatchRows(rowValues, target, { layout, first, count });
+    addPatchRows(rowValues, target, { layout, first, count, heap: work.heap });
     work.release();
   }
   const dx = whole.heap.makeOutput([batch, inHeight, inWidth, inChannels], "float32");

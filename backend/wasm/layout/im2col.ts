@@ -3,7 +3,7 @@ import { addBiasAndActivate } from "../bias_activation.ts";
 import type { Blas } from "../blas.ts";
 import type { WasmWorkspace } from "../workspace.ts";
 import type { WasmHeap } from "../heap.ts";
-import { patchRowKernel } from "./patch_kernel.ts";
+import { patchAddKernel, patchRowKernel } from "./patch_kernel.ts";
 
 /**
  * Most floats of im2col rows built at once (8 MiB): the rows are multiplied
@@ -159,13 +159,31 @@ export function im2colConvolution(
 export function addPatchRows(
   rows: Float32Array,
   padded: Float32Array,
-  options: { layout: PatchLayout; first: number; count: number },
+  options: {
+    layout: PatchLayout;
+    first: number;
+    count: number;
+    /** The wasm heap both arrays are on: runs in fours of floats are then added by SIMD. */
+    heap?: WasmHeap;
+  },
 ): void {
   const { layout, first, count } = options;
   const { rows: height, columns, channels, filterHeight, filterWidth } = layout;
   const { strideHeight, strideWidth, outHeight, outWidth } = layout;
   const run = filterWidth * channels;
   const rowStride = columns * channels;
+  const geometry = { run, filterHeight, rowBytes: 4 * rowStride, ones: false };
+  const kernel = options.heap && patchAddKernel(options.heap, geometry);
+  if (kernel) {
+    let at = rows.byteOffset;
+    for (let b = first; b < first + count; b++) {
+      for (let oy = 0; oy < outHeight; oy++, at += 4 * outWidth * run * filterHeight) {
+        const to = padded.byteOffset + 4 * (b * height + oy * strideHeight) * rowStride;
+        kernel(at, to, outWidth, 4 * strideWidth * channels);
+      }
+    }
+    return;
+  }
   let from = 0;
   for (let b = first; b < first + count; b++) {
     for (let oy = 0; oy < outHeight; oy++) {

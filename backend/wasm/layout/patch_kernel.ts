@@ -4,7 +4,9 @@
  * patch is one run of the input, copied four floats at a time, the last
  * four overlapping the previous ones where the run is not a multiple of
  * four (the stems' 7 floats, AlexNet's conv1's 11). In JavaScript each run
- * of fewer than 64 floats went element by element.
+ * of fewer than 64 floats went element by element. The inverse, adding
+ * each patch row back onto its window (a strided convolution's input
+ * gradient), runs alike where the runs come in fours.
  *
  * @module
  */
@@ -22,7 +24,11 @@ export interface PatchGeometry {
   ones: boolean;
 }
 
-/** `row(from, to, pixels, step)`: the patch rows of `pixels` windows `step` bytes apart. */
+/**
+ * `row(from, to, pixels, step)`: the patch rows of `pixels` windows
+ * `step` bytes apart from `from`, written from `to` on; the adding kernel
+ * reads the rows from `from` and adds them onto the windows from `to` on.
+ */
 export type PatchRowKernel = (from: number, to: number, pixels: number, step: number) => void;
 
 const [FROM, TO, PIXELS, STEP] = [0, 1, 2, 3];
@@ -37,16 +43,12 @@ function chunkOffsets(run: number): number[] {
   return offsets;
 }
 
-function patchModule(geometry: PatchGeometry): Uint8Array<ArrayBuffer> {
-  const key = JSON.stringify(geometry);
-  const cached = binaries.get(key);
-  if (cached) return cached;
-  const { run, filterHeight, rowBytes, ones } = geometry;
-  const rowFloats = run * filterHeight + (ones ? 1 : 0);
-  const perPixel: Instruction[] = [];
+/** One pixel's copies of its window's runs into its patch row. */
+function copyPixel({ run, filterHeight, rowBytes, ones }: PatchGeometry): Instruction[] {
+  const code: Instruction[] = [];
   for (let ky = 0; ky < filterHeight; ky++) {
     for (const offset of chunkOffsets(run)) {
-      perPixel.push(
+      code.push(
         op.localGet(TO),
         op.localGet(FROM),
         op.v128LoadOffset(ky * rowBytes + offset),
@@ -54,7 +56,43 @@ function patchModule(geometry: PatchGeometry): Uint8Array<ArrayBuffer> {
       );
     }
   }
-  if (ones) perPixel.push(op.localGet(TO), op.f32Const(1), op.f32StoreOffset(4 * (rowFloats - 1)));
+  const last = 4 * run * filterHeight;
+  if (ones) code.push(op.localGet(TO), op.f32Const(1), op.f32StoreOffset(last));
+  return code;
+}
+
+/** One pixel's patch row (from `FROM`) added onto its window's runs (from `TO`), runs in fours. */
+function addPixel({ run, filterHeight, rowBytes }: PatchGeometry): Instruction[] {
+  const code: Instruction[] = [];
+  for (let ky = 0; ky < filterHeight; ky++) {
+    for (let offset = 0; offset < 4 * run; offset += 16) {
+      code.push(
+        op.localGet(TO),
+        op.localGet(TO),
+        op.v128LoadOffset(ky * rowBytes + offset),
+        op.localGet(FROM),
+        op.v128LoadOffset(4 * ky * run + offset),
+        op.f32x4Add,
+        op.v128StoreOffset(ky * rowBytes + offset),
+      );
+    }
+  }
+  return code;
+}
+
+/**
+ * The row kernel: per pixel, `perPixel`; then the window side moves `STEP`
+ * bytes and the patch side one row. The copy writes the patch side (`TO`)
+ * and reads the windows (`FROM`); the adding kernel the other way round.
+ */
+function patchModule(geometry: PatchGeometry, adding: boolean): Uint8Array<ArrayBuffer> {
+  const key = JSON.stringify({ ...geometry, adding });
+  const cached = binaries.get(key);
+  if (cached) return cached;
+  const { run, filterHeight, ones } = geometry;
+  const rowFloats = run * filterHeight + (ones ? 1 : 0);
+  const perPixel = adding ? addPixel(geometry) : copyPixel(geometry);
+  const [windows, patches] = adding ? [TO, FROM] : [FROM, TO];
   const binary = kernelModule([{
     name: "row",
     params: [I32, I32, I32, I32],
@@ -66,8 +104,8 @@ function patchModule(geometry: PatchGeometry): Uint8Array<ArrayBuffer> {
       op.i32Eqz,
       op.brIf(1),
       ...perPixel,
-      ...[op.localGet(FROM), op.localGet(STEP), op.i32Add, op.localSet(FROM)],
-      ...[op.localGet(TO), op.i32Const(4 * rowFloats), op.i32Add, op.localSet(TO)],
+      ...[op.localGet(windows), op.localGet(STEP), op.i32Add, op.localSet(windows)],
+      ...[op.localGet(patches), op.i32Const(4 * rowFloats), op.i32Add, op.localSet(patches)],
       ...[op.localGet(PIXELS), op.i32Const(1), op.i32Sub, op.localSet(PIXELS)],
       op.br(0),
       op.end,
@@ -84,5 +122,14 @@ export function patchRowKernel(
   geometry: PatchGeometry,
 ): PatchRowKernel | undefined {
   if (geometry.run < 4) return undefined;
-  return heapKernels(heap, patchModule(geometry))?.row as PatchRowKernel | undefined;
+  return heapKernels(heap, patchModule(geometry, false))?.row as PatchRowKernel | undefined;
+}
+
+/** The adding kernel of `geometry` (no ones column) on `heap`, or undefined for runs not in fours or an unreachable heap. */
+export function patchAddKernel(
+  heap: WasmHeap,
+  geometry: PatchGeometry,
+): PatchRowKernel | undefined {
+  if (geometry.run % 4 !== 0 || geometry.ones) return undefined;
+  return heapKernels(heap, patchModule(geometry, true))?.row as PatchRowKernel | undefined;
 }
