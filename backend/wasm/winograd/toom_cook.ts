@@ -1,13 +1,12 @@
 import { activate, type OutputLayout, type TileLayout, type WinogradScheme } from "./tiles.ts";
-import type { WasmHeap } from "../heap.ts";
-import { type TileRun, toImageKernels, toPlanesKernel } from "./tile_kernels.ts";
+import { gradientTilesBySimd, inputTilesBySimd, outputTilesBySimd } from "./heap_transforms.ts";
 
 /**
  * Winograd's F(m×m, r×r) for any m and r: its matrices built by the
  * Toom–Cook method from α − 1 finite points and ∞ (α = m + r − 1), its
  * transforms two 1-D passes of a matrix each (down the tile, then across),
  * compiled to JavaScript with the channels innermost, and the per-tile ones
- * also to WebAssembly SIMD on the heap (`tile_kernels.ts`).
+ * also to WebAssembly SIMD on the heap (`heap_transforms.ts`).
  *
  * @module
  */
@@ -202,7 +201,7 @@ class ToomCookScheme implements WinogradScheme {
 
   /** Bᵀ d B for every α×α tile of `padded`, tiles m apart: rows, then columns. */
   inputTiles(padded: Float32Array, planes: Float32Array[], layout: TileLayout): void {
-    if (this.inputTilesOnHeap(padded, planes, layout)) return;
+    if (inputTilesBySimd(this.tileMatrices.input, { padded, planes, layout })) return;
     const { tileSize, tileIn, tileOut } = this;
     const { grid: { batch, step, tilesHigh, tilesWide }, channels: c } = layout;
     const inputPass = this.compiled.input;
@@ -250,7 +249,7 @@ class ToomCookScheme implements WinogradScheme {
 
   /** Aᵀ m A for every tile, plus `bias` and a ReLU if asked: columns, then rows. */
   outputTiles(planes: Float32Array[], output: Float32Array, layout: OutputLayout): void {
-    if (this.outputTilesOnHeap(planes, output, layout)) return;
+    if (outputTilesBySimd(this.tileMatrices.output, { planes, output, layout })) return;
     const { tileSize, outputSize, tileIn, outputOut } = this;
     const { grid: { batch, height, width, tilesHigh, tilesWide }, channels: c, bias, relu } =
       layout;
@@ -286,7 +285,7 @@ class ToomCookScheme implements WinogradScheme {
 
   /** A dY Aᵀ for every m×m tile of `dy` [batch, m·tilesHigh, m·tilesWide, channels]. */
   gradientTiles(dy: Float32Array, planes: Float32Array[], layout: TileLayout): void {
-    if (this.gradientTilesOnHeap(dy, planes, layout)) return;
+    if (gradientTilesBySimd(this.tileMatrices.gradient, { dy, planes, layout })) return;
     const { tileSize, outputSize, tileOut, outputOut } = this;
     const { grid: { batch, tilesHigh, tilesWide }, channels: c } = layout;
     const gradientPass = this.compiled.gradient;
@@ -343,88 +342,6 @@ class ToomCookScheme implements WinogradScheme {
   private scratch(which: number, length: number): Float32Array {
     if (this.buffers[which].length < length) this.buffers[which] = new Float32Array(length);
     return this.buffers[which];
-  }
-
-  /** The heap the SIMD kernels run on: the layout's, where its channels come in fours. */
-  private heapOf(layout: TileLayout): WasmHeap | undefined {
-    return layout.channels % 4 === 0 ? layout.heap : undefined;
-  }
-
-  /** A run along one row of `tiles` tiles, `step` bytes apart in the image, onto `planes`. */
-  private runOf(planes: Float32Array[], channels: number, step: number, tiles: number): TileRun {
-    const addresses = planes.map((plane) => plane.byteOffset);
-    return { image: 0, step, tiles, bytes: 4 * channels, planeAt: 0, bias: 0, planes: addresses };
-  }
-
-  /** {@link inputTiles} by the SIMD kernel, a row of tiles a call; false where it cannot run. */
-  private inputTilesOnHeap(padded: Float32Array, planes: Float32Array[], layout: TileLayout) {
-    const heap = this.heapOf(layout);
-    const { grid: { batch, step, tilesHigh, tilesWide }, channels: c } = layout;
-    const columns = step * tilesWide + this.tileSize - step;
-    const rows = step * tilesHigh + this.tileSize - step;
-    const image = { rowBytes: 4 * columns * c, pixelBytes: 4 * c };
-    const kernel = heap && toPlanesKernel(heap, this.tileMatrices.input, image);
-    if (!kernel) return false;
-    const run = this.runOf(planes, c, 4 * step * c, tilesWide);
-    for (let b = 0; b < batch; b++) {
-      for (let ty = 0; ty < tilesHigh; ty++) {
-        run.image = padded.byteOffset + 4 * (b * rows + step * ty) * columns * c;
-        run.planeAt = 4 * c * (b * tilesHigh + ty) * tilesWide;
-        kernel(run);
-      }
-    }
-    return true;
-  }
-
-  /**
-   * {@link outputTiles} by the SIMD kernels, a row of tiles a call (the tile
-   * the image's right edge cuts, if any, on its own); false where they cannot run.
-   */
-  private outputTilesOnHeap(planes: Float32Array[], output: Float32Array, layout: OutputLayout) {
-    const heap = this.heapOf(layout);
-    const { grid: { batch, height, width, step, tilesHigh, tilesWide }, channels: c } = layout;
-    const image = { rowBytes: 4 * width * c, pixelBytes: 4 * c };
-    const kernels = heap && toImageKernels(heap, this.tileMatrices.output, image);
-    if (!kernels) return false;
-    const whole = Math.floor(width / step);
-    const cutColumns = width - whole * step;
-    const run = this.runOf(planes, c, 4 * step * c, whole);
-    run.bias = layout.bias.byteOffset;
-    const relu = layout.relu;
-    for (let b = 0; b < batch; b++) {
-      for (let ty = 0; ty < tilesHigh; ty++) {
-        const rows = Math.min(step, height - step * ty);
-        run.image = output.byteOffset + 4 * (b * height + step * ty) * width * c;
-        run.planeAt = 4 * c * (b * tilesHigh + ty) * tilesWide;
-        run.tiles = whole;
-        if (whole > 0) kernels({ rows, columns: step, relu })(run);
-        if (cutColumns === 0) continue;
-        run.image += whole * run.step;
-        run.planeAt += whole * run.bytes;
-        run.tiles = 1;
-        kernels({ rows, columns: cutColumns, relu })(run);
-      }
-    }
-    return true;
-  }
-
-  /** {@link gradientTiles} by the SIMD kernel, a row of tiles a call; false where it cannot run. */
-  private gradientTilesOnHeap(dy: Float32Array, planes: Float32Array[], layout: TileLayout) {
-    const heap = this.heapOf(layout);
-    const { grid: { batch, step, tilesHigh, tilesWide }, channels: c } = layout;
-    const rowFloats = step * tilesWide * c;
-    const image = { rowBytes: 4 * rowFloats, pixelBytes: 4 * c };
-    const kernel = heap && toPlanesKernel(heap, this.tileMatrices.gradient, image);
-    if (!kernel) return false;
-    const run = this.runOf(planes, c, 4 * step * c, tilesWide);
-    for (let b = 0; b < batch; b++) {
-      for (let ty = 0; ty < tilesHigh; ty++) {
-        run.image = dy.byteOffset + 4 * (b * tilesHigh + ty) * step * rowFloats;
-        run.planeAt = 4 * c * (b * tilesHigh + ty) * tilesWide;
-        kernel(run);
-      }
-    }
-    return true;
   }
 
   /** The planes of each row of the tile. */
