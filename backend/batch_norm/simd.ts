@@ -12,6 +12,8 @@ import type * as tf from "@tensorflow/tfjs";
 import type { NormActivation } from "./passes.ts";
 import {
   addressOf,
+  advance,
+  countedLoop,
   heapKernels,
   I32,
   type Instruction,
@@ -37,29 +39,19 @@ function pixelLoop(
   body: (at: number, v: number) => Instruction[],
 ) {
   const [rowBytes, rows, at, v] = [pointers, pointers + 1, pointers + 2, pointers + 3];
-  const advance = advancing.flatMap((p) => [...addressOf(p, rowBytes), op.localSet(p)]);
   return {
     name,
     params: Array(pointers + 2).fill(I32),
     locals: [I32, V128],
-    code: [
-      op.block,
-      op.loop,
-      op.localGet(rows),
-      op.i32Eqz,
-      op.brIf(1),
-      ...vectorLoop({ at, bytes: rowBytes, body: body(at, v) }),
-      op.i32Const(0),
-      op.localSet(at),
-      ...advance,
-      op.localGet(rows),
-      op.i32Const(1),
-      op.i32Sub,
-      op.localSet(rows),
-      op.br(0),
-      op.end,
-      op.end,
-    ],
+    code: countedLoop({
+      count: rows,
+      body: [
+        ...vectorLoop({ at, bytes: rowBytes, body: body(at, v) }),
+        op.i32Const(0),
+        op.localSet(at),
+        ...advancing.flatMap((p) => advance(p, op.localGet(rowBytes))),
+      ],
+    }),
   };
 }
 

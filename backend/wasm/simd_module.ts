@@ -92,6 +92,36 @@ export function vectorLoop(
   ];
 }
 
+/**
+ * `body` run `count` times (a local, counted down to 0 after each run), not
+ * at all when it is 0: a kernel's loop over pixels, runs or tiles, whose
+ * `body` moves its own addresses on (see {@link advance}).
+ */
+export function countedLoop(
+  { count, body }: { count: number; body: Instruction[] },
+): Instruction[] {
+  return [
+    op.block,
+    op.loop,
+    op.localGet(count),
+    op.i32Eqz,
+    op.brIf(1),
+    ...body,
+    op.localGet(count),
+    op.i32Const(1),
+    op.i32Sub,
+    op.localSet(count),
+    op.br(0),
+    op.end,
+    op.end,
+  ];
+}
+
+/** `local += by`, where `by` puts one i32 on the stack (a local's value, a constant). */
+export function advance(local: number, by: Instruction): Instruction[] {
+  return [op.localGet(local), by, op.i32Add, op.localSet(local)];
+}
+
 function unsigned(value: number): number[] {
   const bytes: number[] = [];
   do {

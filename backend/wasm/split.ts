@@ -12,7 +12,15 @@
 import type * as tf from "@tensorflow/tfjs";
 import { once, overrideKernel } from "../kernel_override.ts";
 import { heapViews, type WasmHeap } from "./heap.ts";
-import { heapKernels, I32, kernelModule, op, vectorLoop } from "./simd_module.ts";
+import {
+  advance,
+  countedLoop,
+  heapKernels,
+  I32,
+  kernelModule,
+  op,
+  vectorLoop,
+} from "./simd_module.ts";
 
 /** Runs shorter than this are copied element by element (cheaper than a `set` call). */
 const SHORT_RUN = 64;
@@ -47,35 +55,29 @@ const COPY_MODULE = kernelModule([{
   name: "copyRuns",
   params: [I32, I32, I32, I32, I32, I32],
   locals: [I32],
-  code: [
-    op.block,
-    op.loop,
-    op.localGet(COUNT),
-    op.i32Eqz,
-    op.brIf(1),
-    op.i32Const(0),
-    op.localSet(AT),
-    ...vectorLoop({
-      at: AT,
-      bytes: BYTES,
-      body: [
-        op.localGet(TO),
-        op.localGet(AT),
-        op.i32Add,
-        op.localGet(FROM),
-        op.localGet(AT),
-        op.i32Add,
-        op.v128Load,
-        op.v128Store,
-      ],
-    }),
-    ...[op.localGet(FROM), op.localGet(FROM_STEP), op.i32Add, op.localSet(FROM)],
-    ...[op.localGet(TO), op.localGet(TO_STEP), op.i32Add, op.localSet(TO)],
-    ...[op.localGet(COUNT), op.i32Const(1), op.i32Sub, op.localSet(COUNT)],
-    op.br(0),
-    op.end,
-    op.end,
-  ],
+  code: countedLoop({
+    count: COUNT,
+    body: [
+      op.i32Const(0),
+      op.localSet(AT),
+      ...vectorLoop({
+        at: AT,
+        bytes: BYTES,
+        body: [
+          op.localGet(TO),
+          op.localGet(AT),
+          op.i32Add,
+          op.localGet(FROM),
+          op.localGet(AT),
+          op.i32Add,
+          op.v128Load,
+          op.v128Store,
+        ],
+      }),
+      ...advance(FROM, op.localGet(FROM_STEP)),
+      ...advance(TO, op.localGet(TO_STEP)),
+    ],
+  }),
 }]);
 
 type CopyRuns = (

@@ -13,7 +13,16 @@
 import type * as tf from "@tensorflow/tfjs";
 import { padInto } from "../layout/pad.ts";
 import { WasmWorkspace } from "../workspace.ts";
-import { heapKernels, I32, type Instruction, kernelModule, op, V128 } from "../simd_module.ts";
+import {
+  advance,
+  countedLoop,
+  heapKernels,
+  I32,
+  type Instruction,
+  kernelModule,
+  op,
+  V128,
+} from "../simd_module.ts";
 
 /** Most sums (taps times vectors of four output channels) the kernel keeps in locals. */
 const MAX_SUMS = 24;
@@ -94,18 +103,14 @@ function rowModule(geometry: RowGeometry): Uint8Array<ArrayBuffer> {
     params: [I32, I32, I32, I32, I32],
     locals: Array(vectors + taps * vectors).fill(V128),
     code: [
-      op.block,
-      op.loop,
-      op.localGet(PIXELS),
-      op.i32Eqz,
-      op.brIf(1),
-      ...perPixel,
-      ...[op.localGet(WINDOW), op.localGet(STEP), op.i32Add, op.localSet(WINDOW)],
-      ...[op.localGet(UPSTREAM), op.i32Const(16 * vectors), op.i32Add, op.localSet(UPSTREAM)],
-      ...[op.localGet(PIXELS), op.i32Const(1), op.i32Sub, op.localSet(PIXELS)],
-      op.br(0),
-      op.end,
-      op.end,
+      ...countedLoop({
+        count: PIXELS,
+        body: [
+          ...perPixel,
+          ...advance(WINDOW, op.localGet(STEP)),
+          ...advance(UPSTREAM, op.i32Const(16 * vectors)),
+        ],
+      }),
       ...addSums,
     ],
   }]);

@@ -11,7 +11,15 @@
  * @module
  */
 import type { WasmHeap } from "../heap.ts";
-import { heapKernels, I32, type Instruction, kernelModule, op } from "../simd_module.ts";
+import {
+  advance,
+  countedLoop,
+  heapKernels,
+  I32,
+  type Instruction,
+  kernelModule,
+  op,
+} from "../simd_module.ts";
 
 /** What the row kernel is generated for. */
 export interface PatchGeometry {
@@ -97,20 +105,14 @@ function patchModule(geometry: PatchGeometry, adding: boolean): Uint8Array<Array
     name: "row",
     params: [I32, I32, I32, I32],
     locals: [],
-    code: [
-      op.block,
-      op.loop,
-      op.localGet(PIXELS),
-      op.i32Eqz,
-      op.brIf(1),
-      ...perPixel,
-      ...[op.localGet(windows), op.localGet(STEP), op.i32Add, op.localSet(windows)],
-      ...[op.localGet(patches), op.i32Const(4 * rowFloats), op.i32Add, op.localSet(patches)],
-      ...[op.localGet(PIXELS), op.i32Const(1), op.i32Sub, op.localSet(PIXELS)],
-      op.br(0),
-      op.end,
-      op.end,
-    ],
+    code: countedLoop({
+      count: PIXELS,
+      body: [
+        ...perPixel,
+        ...advance(windows, op.localGet(STEP)),
+        ...advance(patches, op.i32Const(4 * rowFloats)),
+      ],
+    }),
   }]);
   binaries.set(key, binary);
   return binary;

@@ -4,6 +4,8 @@ import { heapFloats, type WasmHeap } from "../heap.ts";
 import { poolInfo } from "./pool_info.ts";
 import {
   addressOf,
+  advance,
+  countedLoop,
   heapKernels,
   I32,
   type Instruction,
@@ -82,11 +84,6 @@ function windowCode(geometry: WindowGeometry, rows: number, columns: number): In
   return code;
 }
 
-/** `local += step` for two locals. */
-function advance(local: number, step: number): Instruction[] {
-  return [op.localGet(local), op.localGet(step), op.i32Add, op.localSet(local)];
-}
-
 /**
  * One kernel over `PIXELS` output pixels of a row whose windows hold `rows`
  * × `columns` inputs: per pixel, every channel by {@link windowCode}, then
@@ -113,27 +110,18 @@ function rowKernel(geometry: WindowGeometry, rows: number, columns: number): Ins
       ...windowCode(geometry, rows, columns),
     ],
   });
-  return [
-    op.block,
-    op.loop,
-    op.localGet(PIXELS),
-    op.i32Eqz,
-    op.brIf(1),
-    op.i32Const(0),
-    op.localSet(AT),
-    ...channels,
-    ...advance(X, STEP),
-    ...advance(DX, STEP),
-    ...advance(MAXIMUM, BYTES),
-    ...advance(UPSTREAM, BYTES),
-    op.localGet(PIXELS),
-    op.i32Const(1),
-    op.i32Sub,
-    op.localSet(PIXELS),
-    op.br(0),
-    op.end,
-    op.end,
-  ];
+  return countedLoop({
+    count: PIXELS,
+    body: [
+      op.i32Const(0),
+      op.localSet(AT),
+      ...channels,
+      ...advance(X, op.localGet(STEP)),
+      ...advance(DX, op.localGet(STEP)),
+      ...advance(MAXIMUM, op.localGet(BYTES)),
+      ...advance(UPSTREAM, op.localGet(BYTES)),
+    ],
+  });
 }
 
 /**

@@ -11,6 +11,8 @@
  */
 import type { WasmHeap } from "../heap.ts";
 import {
+  advance,
+  countedLoop,
   heapKernels,
   I32,
   type Instruction,
@@ -100,22 +102,16 @@ class Locals {
  * step and the planes' offset one tile on.
  */
 function overTiles(at: number, perVector: Instruction[]): Instruction[] {
-  return [
-    op.block,
-    op.loop,
-    op.localGet(TILES),
-    op.i32Eqz,
-    op.brIf(1),
-    op.i32Const(0),
-    op.localSet(at),
-    ...vectorLoop({ at, bytes: BYTES, body: perVector }),
-    ...[op.localGet(IMAGE), op.localGet(STEP), op.i32Add, op.localSet(IMAGE)],
-    ...[op.localGet(PLANE_AT), op.localGet(BYTES), op.i32Add, op.localSet(PLANE_AT)],
-    ...[op.localGet(TILES), op.i32Const(1), op.i32Sub, op.localSet(TILES)],
-    op.br(0),
-    op.end,
-    op.end,
-  ];
+  return countedLoop({
+    count: TILES,
+    body: [
+      op.i32Const(0),
+      op.localSet(at),
+      ...vectorLoop({ at, bytes: BYTES, body: perVector }),
+      ...advance(IMAGE, op.localGet(STEP)),
+      ...advance(PLANE_AT, op.localGet(BYTES)),
+    ],
+  });
 }
 
 /** The address `a + b` of two locals into `target`. */
