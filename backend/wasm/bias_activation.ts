@@ -8,6 +8,7 @@
  */
 import type { WasmHeap } from "./heap.ts";
 import {
+  addressOf,
   heapKernels,
   I32,
   type Instruction,
@@ -43,16 +44,10 @@ function biasKernel(name: string, relu: boolean) {
       at: AT,
       bytes: BYTES,
       body: [
-        op.localGet(VALUES),
-        op.localGet(AT),
-        op.i32Add,
-        op.localGet(VALUES),
-        op.localGet(AT),
-        op.i32Add,
+        ...addressOf(VALUES, AT),
+        ...addressOf(VALUES, AT),
         op.v128Load,
-        op.localGet(BIAS),
-        op.localGet(CHANNEL),
-        op.i32Add,
+        ...addressOf(BIAS, CHANNEL),
         op.v128Load,
         op.f32x4Add,
         ...(relu ? [op.localGet(ZERO), op.f32x4Max] : []),
@@ -63,18 +58,20 @@ function biasKernel(name: string, relu: boolean) {
   };
 }
 
-/** `max(v, 0)` in place. */
+/** `relu(values, bytes)`: `max(v, 0)` in place; its locals, parameters first. */
+const [RELU_VALUES, RELU_BYTES, RELU_AT, RELU_ZERO] = [0, 1, 2, 3];
 const RELU_KERNEL = {
   name: "relu",
   params: [I32, I32],
   locals: [I32, V128],
   code: vectorLoop({
-    at: 2,
-    bytes: 1,
+    at: RELU_AT,
+    bytes: RELU_BYTES,
     body: [
-      ...[op.localGet(0), op.localGet(2), op.i32Add],
-      ...[op.localGet(0), op.localGet(2), op.i32Add, op.v128Load],
-      op.localGet(3),
+      ...addressOf(RELU_VALUES, RELU_AT),
+      ...addressOf(RELU_VALUES, RELU_AT),
+      op.v128Load,
+      op.localGet(RELU_ZERO),
       op.f32x4Max,
       op.v128Store,
     ],
