@@ -60,62 +60,76 @@ function rowModule(geometry: RowGeometry): Uint8Array<ArrayBuffer> {
   const key = JSON.stringify(geometry);
   const cached = binaries.get(key);
   if (cached) return cached;
+  const { filterHeight, filterWidth, vectors } = geometry;
+  const binary = kernelModule([{
+    name: "row",
+    params: [I32, I32, I32, I32, I32],
+    locals: Array(vectors + filterHeight * filterWidth * vectors).fill(V128),
+    code: [
+      ...countedLoop({
+        count: PIXELS,
+        body: [
+          ...pixelSums(geometry),
+          ...advance(WINDOW, op.localGet(STEP)),
+          ...advance(UPSTREAM, op.i32Const(16 * vectors)),
+        ],
+      }),
+      ...addSums(geometry),
+    ],
+  }]);
+  binaries.set(key, binary);
+  return binary;
+}
+
+/** The local holding the sum of tap `tap` and output vector `v` (after dy's vectors). */
+function sumLocal({ vectors }: RowGeometry, tap: number, v: number): number {
+  return FIRST_DY + vectors + tap * vectors + v;
+}
+
+/** One output pixel: dy's vectors into locals, then each tap's input times them into its sums. */
+function pixelSums(geometry: RowGeometry): Instruction[] {
   const { filterHeight, filterWidth, vectors, rowBytes } = geometry;
-  const taps = filterHeight * filterWidth;
-  const firstSum = FIRST_DY + vectors;
-  const sum = (tap: number, v: number) => firstSum + tap * vectors + v;
-  const sumBytes = (tap: number, v: number) => 16 * (tap * vectors + v);
-  const perPixel: Instruction[] = [];
+  const code: Instruction[] = [];
   for (let v = 0; v < vectors; v++) {
-    perPixel.push(op.localGet(UPSTREAM), op.v128LoadOffset(16 * v), op.localSet(FIRST_DY + v));
+    code.push(op.localGet(UPSTREAM), op.v128LoadOffset(16 * v), op.localSet(FIRST_DY + v));
   }
   for (let kh = 0; kh < filterHeight; kh++) {
     for (let kw = 0; kw < filterWidth; kw++) {
       const tap = kh * filterWidth + kw;
       for (let v = 0; v < vectors; v++) {
-        perPixel.push(
-          op.localGet(sum(tap, v)),
+        code.push(
+          op.localGet(sumLocal(geometry, tap, v)),
           op.localGet(WINDOW),
           op.v128Load32Splat(kh * rowBytes + kw * 4),
           op.localGet(FIRST_DY + v),
           op.f32x4Mul,
           op.f32x4Add,
-          op.localSet(sum(tap, v)),
+          op.localSet(sumLocal(geometry, tap, v)),
         );
       }
     }
   }
-  const addSums: Instruction[] = [];
-  for (let tap = 0; tap < taps; tap++) {
+  return code;
+}
+
+/** The row's sums added to the floats at `SUMS` (tap-major, channels innermost). */
+function addSums(geometry: RowGeometry): Instruction[] {
+  const { filterHeight, filterWidth, vectors } = geometry;
+  const code: Instruction[] = [];
+  for (let tap = 0; tap < filterHeight * filterWidth; tap++) {
     for (let v = 0; v < vectors; v++) {
-      addSums.push(
+      const offset = 16 * (tap * vectors + v);
+      code.push(
         op.localGet(SUMS),
         op.localGet(SUMS),
-        op.v128LoadOffset(sumBytes(tap, v)),
-        op.localGet(sum(tap, v)),
+        op.v128LoadOffset(offset),
+        op.localGet(sumLocal(geometry, tap, v)),
         op.f32x4Add,
-        op.v128StoreOffset(sumBytes(tap, v)),
+        op.v128StoreOffset(offset),
       );
     }
   }
-  const binary = kernelModule([{
-    name: "row",
-    params: [I32, I32, I32, I32, I32],
-    locals: Array(vectors + taps * vectors).fill(V128),
-    code: [
-      ...countedLoop({
-        count: PIXELS,
-        body: [
-          ...perPixel,
-          ...advance(WINDOW, op.localGet(STEP)),
-          ...advance(UPSTREAM, op.i32Const(16 * vectors)),
-        ],
-      }),
-      ...addSums,
-    ],
-  }]);
-  binaries.set(key, binary);
-  return binary;
+  return code;
 }
 
 type RowKernel = (
@@ -130,8 +144,8 @@ type RowKernel = (
  * The filter gradient [kh, kw, 1, outChannels] of `x` (one channel) and
  * `dy` by the row kernel over a zero-padded copy of `x`; undefined where
  * the heap's memory cannot be reached. Each image's sums go into a float64
- * total, so no float32 sum runs longer than a row of pixels and a row of
- * images' rows.
+ * total: a float32 sum runs over one row of pixels, then over one image's
+ * rows, never longer.
  */
 export function oneChannelFilterGradient(
   backend: tf.KernelBackend,
