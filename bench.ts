@@ -38,7 +38,8 @@ import {
   RESIZE_FLAG,
   THREADS_FLAG,
 } from "./cli/shared_flags.ts";
-import { gatherBatch, shuffledOrder } from "./data/batches.ts";
+import { type Batch, gatherBatch, shuffledOrder } from "./data/batches.ts";
+import type { Dataset } from "./data/load.ts";
 import { openDataset } from "./data/source.ts";
 import { InputError } from "./errors.ts";
 import { buildModel, checkResize, type ModelName } from "./model/registry.ts";
@@ -182,6 +183,36 @@ async function writeGpuReport(
 }
 
 /** The `bench` command. */
+/**
+ * The backend the bench runs on, with the threads planned for the model:
+ * WebGPU's kernel flags applied, and `--gpu-report` refused on any other.
+ */
+async function benchBackend(
+  values: BenchValues,
+  { model, resize, batchSize }: { model: ModelName; resize: number; batchSize: number },
+) {
+  const size = { ...networkSize(model, resize), batchSize };
+  const threads = planThreads(thisMachine(), size, values.threads);
+  const backend = await setupBackend(values.backend, { model, resize, threads: threads.threads });
+  if (backend.name === "webgpu") applyWebGPUFlags(values);
+  if (values["gpu-report"] && backend.name !== "webgpu") {
+    throw new InputError(
+      `--gpu-report: needs the WebGPU backend (here ${backend.description}; try --backend webgpu)`,
+    );
+  }
+  return { backend, threads };
+}
+
+/** Batch `i` of a fixed shuffle of the training set, the same in every run. */
+function fixedBatches(dataset: Dataset, batchSize: number): (i: number) => Batch {
+  const order = shuffledOrder(dataset.train.count, 0, 0);
+  return (i) =>
+    gatherBatch(
+      dataset.train,
+      order.subarray((i * batchSize) % (dataset.train.count - batchSize)).subarray(0, batchSize),
+    );
+}
+
 export const benchCommand = defineCommand({
   summary: `Benchmark the data pipeline and training steps on this machine's adapter.
 
@@ -196,18 +227,7 @@ Usage: deno task bench [flags]`,
     });
     checkResize(model, resize);
     const started = performance.now();
-    const threads = planThreads(
-      thisMachine(),
-      { ...networkSize(model, resize), batchSize },
-      values.threads,
-    );
-    const backend = await setupBackend(values.backend, { model, resize, threads: threads.threads });
-    if (backend.name === "webgpu") applyWebGPUFlags(values);
-    if (values["gpu-report"] && backend.name !== "webgpu") {
-      throw new InputError(
-        `--gpu-report: needs the WebGPU backend (here ${backend.description}; try --backend webgpu)`,
-      );
-    }
+    const { backend, threads } = await benchBackend(values, { model, resize, batchSize });
     const report = values["gpu-report"]
       ? await gpuReportOf(values, backend, { model, resize, batchSize })
       : undefined;
@@ -220,12 +240,7 @@ Usage: deno task bench [flags]`,
         } GB`,
       );
     }
-    const order = shuffledOrder(dataset.train.count, 0, 0);
-    const batchAt = (i: number) =>
-      gatherBatch(
-        dataset.train,
-        order.subarray((i * batchSize) % (dataset.train.count - batchSize)).subarray(0, batchSize),
-      );
+    const batchAt = fixedBatches(dataset, batchSize);
     const dataSeconds = await benchDataPipeline(batchAt, values["data-batches"], resize);
     console.log(
       `data pipeline: ${(1 / dataSeconds).toFixed(1)} batches/s (median ${
