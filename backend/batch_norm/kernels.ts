@@ -117,7 +117,7 @@ const SIMD: Record<
 > = {
   [BATCH_NORM_MOMENTS]: (backend, { x }) => {
     const channels = channelsOf(x);
-    const passes = simdPasses(backend, channels, "linear");
+    const passes = simdPasses(backend, x, "linear");
     if (!passes) return undefined;
     const heap = backend as unknown as WasmHeap;
     const [mean, variance] = [0, 1].map(() => heap.makeOutput([channels], "float32"));
@@ -125,7 +125,7 @@ const SIMD: Record<
     return [mean, variance];
   },
   [BATCH_NORM_FORWARD]: (backend, inputs, attrs) => {
-    const passes = simdPasses(backend, channelsOf(inputs.x), attrs.activation);
+    const passes = simdPasses(backend, inputs.x, attrs.activation);
     if (!passes) return undefined;
     const y = (backend as unknown as WasmHeap).makeOutput(inputs.x.shape, "float32");
     const { x, mean, inverseDeviation, gamma, beta } = inputs;
@@ -134,7 +134,7 @@ const SIMD: Record<
   },
   [BATCH_NORM_BACKWARD]: (backend, inputs, attrs) => {
     const channels = channelsOf(inputs.x);
-    const passes = simdPasses(backend, channels, attrs.activation);
+    const passes = simdPasses(backend, inputs.x, attrs.activation);
     if (!passes) return undefined;
     const heap = backend as unknown as WasmHeap;
     const dx = heap.makeOutput(inputs.x.shape, "float32");

@@ -1,10 +1,12 @@
 /**
  * Batch normalisation's passes (see `passes.ts`) on the wasm backend in
- * WebAssembly SIMD, four channels at a time, where the channels come in
- * fours and the activation is ReLU or none (the sigmoid, LeNet's alone,
- * keeps the JavaScript passes). Per-channel sums are taken in float32
- * over blocks of pixels and added into float64 totals between blocks, so
- * rounding stays that of a block.
+ * WebAssembly SIMD. The per-channel vectors are repeated to a period of
+ * lcm(channels, 4) floats, so that any channel count runs four floats at a
+ * time: a row of the loops is one pixel where the channels come in fours,
+ * two for LeNet's 6, four for odd counts. The sigmoid runs in SIMD too
+ * (`simd_sigmoid.ts`). Per-channel sums are taken in float32 over blocks of
+ * rows and added into float64 totals between blocks, so rounding stays that
+ * of a block.
  *
  * @module
  */
@@ -22,31 +24,39 @@ import {
   V128,
   vectorLoop,
 } from "../wasm/simd_module.ts";
+import { sigmoid } from "../wasm/simd_sigmoid.ts";
 import { WasmWorkspace } from "../wasm/workspace.ts";
 
-/** Pixels summed in float32 before their sums join the float64 totals. */
-const BLOCK_PIXELS = 64;
+/** Rows summed in float32 before their sums join the float64 totals. */
+const BLOCK_ROWS = 64;
+
+/** The vector locals a loop's body may use: the value it carries and the sigmoid's scratch. */
+interface VectorLocals {
+  v: number;
+  scratch: [number, number, number, number];
+}
 
 /**
- * A function looping over `rows` pixels of `rowBytes` each (the last two
- * parameters), `body` run on each group of four channels at byte `at`;
- * the pointers `advancing` move to the next pixel after each.
+ * A function looping over `rows` rows of `rowBytes` each (the last two
+ * parameters), `body` run on each vector of four floats at byte `at`;
+ * the pointers `advancing` move to the next row after each.
  */
-function pixelLoop(
+function rowLoop(
   name: string,
   pointers: number,
   advancing: number[],
-  body: (at: number, v: number) => Instruction[],
+  body: (at: number, locals: VectorLocals) => Instruction[],
 ) {
   const [rowBytes, rows, at, v] = [pointers, pointers + 1, pointers + 2, pointers + 3];
+  const scratch: VectorLocals["scratch"] = [v + 1, v + 2, v + 3, v + 4];
   return {
     name,
     params: Array(pointers + 2).fill(I32),
-    locals: [I32, V128],
+    locals: [I32, V128, V128, V128, V128, V128],
     code: countedLoop({
       count: rows,
       body: [
-        ...vectorLoop({ at, bytes: rowBytes, body: body(at, v) }),
+        ...vectorLoop({ at, bytes: rowBytes, body: body(at, { v, scratch }) }),
         op.i32Const(0),
         op.localSet(at),
         ...advancing.flatMap((p) => advance(p, op.localGet(rowBytes))),
@@ -55,7 +65,7 @@ function pixelLoop(
   };
 }
 
-/** The vector at pointer `p` plus the channel offset `at`. */
+/** The vector at pointer `p` plus the offset `at`. */
 const load = (p: number, at: number): Instruction[] => [...addressOf(p, at), op.v128Load];
 
 /** `target[at] += value`, value's instructions leaving one vector on the stack. */
@@ -74,57 +84,84 @@ const centred = (x: number, mean: number, at: number) => [
   op.f32x4Sub,
 ];
 
-/** Σx and Σx² per channel: moments(x, sums, squares, rowBytes, rows). */
-const moments = pixelLoop("moments", 3, [0], (at, v) => [
+/** The pre-activation z = (x − mean)·scale + β on the stack. */
+const normalised = (at: number, p: { x: number; mean: number; scale: number; beta: number }) => [
+  ...centred(p.x, p.mean, at),
+  ...load(p.scale, at),
+  op.f32x4Mul,
+  ...load(p.beta, at),
+  op.f32x4Add,
+];
+
+const ACTIVATIONS: NormActivation[] = ["linear", "relu", "sigmoid"];
+
+/** The activation of the vector on the stack, in its place. */
+function activate(activation: NormActivation, { scratch }: VectorLocals): Instruction[] {
+  if (activation === "relu") return [op.f32Const(0), op.f32x4Splat, op.f32x4Max];
+  return activation === "sigmoid" ? sigmoid(scratch) : [];
+}
+
+/**
+ * dz, dy at `dy` through the activation's gradient, on the stack: ReLU's
+ * mask is the pre-activation's sign, recomputed as the forward pass
+ * computed it; the sigmoid's gradient is σ(z)·(1 − σ(z)).
+ */
+function activationGradient(
+  activation: NormActivation,
+  at: number,
+  p: { dy: number; x: number; mean: number; scale: number; beta: number },
+  locals: VectorLocals,
+): Instruction[] {
+  if (activation === "linear") return load(p.dy, at);
+  const z = normalised(at, p);
+  const zero = [op.f32Const(0), op.f32x4Splat];
+  if (activation === "relu") return [...z, ...zero, op.f32x4Gt, ...load(p.dy, at), op.v128And];
+  const { v } = locals;
+  return [
+    ...z,
+    ...sigmoid(locals.scratch),
+    op.localTee(v),
+    ...[op.f32Const(1), op.f32x4Splat, op.localGet(v), op.f32x4Sub, op.f32x4Mul],
+    ...load(p.dy, at),
+    op.f32x4Mul,
+  ];
+}
+
+/** Σx and Σx² per position of the period: moments(x, sums, squares, rowBytes, rows). */
+const moments = rowLoop("moments", 3, [0], (at, { v }) => [
   ...load(0, at),
   op.localSet(v),
   ...addInto(1, at, [op.localGet(v)]),
   ...addInto(2, at, [op.localGet(v), op.localGet(v), op.f32x4Mul]),
 ]);
 
-/** y = (x − mean)·scale + β, then ReLU if asked: normalize(x, y, mean, scale, beta, …). */
-function normalize(relu: boolean) {
-  return pixelLoop(relu ? "normalizeRelu" : "normalize", 5, [0, 1], (at) => [
+/** y = activation((x − mean)·scale + β): normalize_ACTIVATION(x, y, mean, scale, beta, …). */
+function normalize(activation: NormActivation) {
+  return rowLoop(`normalize_${activation}`, 5, [0, 1], (at, locals) => [
     ...addressOf(1, at),
-    ...centred(0, 2, at),
-    ...load(3, at),
-    op.f32x4Mul,
-    ...load(4, at),
-    op.f32x4Add,
-    ...(relu ? [op.f32Const(0), op.f32x4Splat, op.f32x4Max] : []),
+    ...normalised(at, { x: 0, mean: 2, scale: 3, beta: 4 }),
+    ...activate(activation, locals),
     op.v128Store,
   ]);
 }
 
 /**
- * dz = dy through the activation, Σdz and Σdz·x̂ per channel:
- * gradientSums(dy, x, mean, inverseDeviation, scale, beta, dz, sumBeta,
- * sumGamma, …). ReLU's mask is the pre-activation's sign, recomputed as
- * the forward pass computed it.
+ * dz = dy through the activation, Σdz and Σdz·x̂ per position:
+ * gradientSums_ACTIVATION(dy, x, mean, inverseDeviation, scale, beta, dz,
+ * sumBeta, sumGamma, …).
  */
-function gradientSums(relu: boolean) {
+function gradientSums(activation: NormActivation) {
   const [dy, x, mean, inverse, scale, beta, dz, sumBeta, sumGamma] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const mask = (at: number): Instruction[] => [
-    ...centred(x, mean, at),
-    ...load(scale, at),
-    op.f32x4Mul,
-    ...load(beta, at),
-    op.f32x4Add,
-    op.f32Const(0),
-    op.f32x4Splat,
-    op.f32x4Gt,
-    op.v128And,
-  ];
-  return pixelLoop(relu ? "gradientSumsRelu" : "gradientSums", 9, [dy, x, dz], (at, v) => [
-    ...load(dy, at),
-    ...(relu ? mask(at) : []),
-    op.localSet(v),
+  const name = `gradientSums_${activation}`;
+  return rowLoop(name, 9, [dy, x, dz], (at, locals) => [
+    ...activationGradient(activation, at, { dy, x, mean, scale, beta }, locals),
+    op.localSet(locals.v),
     ...addressOf(dz, at),
-    op.localGet(v),
+    op.localGet(locals.v),
     op.v128Store,
-    ...addInto(sumBeta, at, [op.localGet(v)]),
+    ...addInto(sumBeta, at, [op.localGet(locals.v)]),
     ...addInto(sumGamma, at, [
-      op.localGet(v),
+      op.localGet(locals.v),
       ...centred(x, mean, at),
       ...load(inverse, at),
       op.f32x4Mul,
@@ -137,7 +174,7 @@ function gradientSums(relu: boolean) {
  * dx = scale·(dz − mean(dβ) − x̂·mean(dγ)), in place over dz:
  * gradientRows(dz, x, mean, inverseDeviation, scale, meanBeta, meanGamma, …).
  */
-const gradientRows = pixelLoop("gradientRows", 7, [0, 1], (at) => [
+const gradientRows = rowLoop("gradientRows", 7, [0, 1], (at) => [
   ...addressOf(0, at),
   ...load(0, at),
   ...load(5, at),
@@ -155,38 +192,66 @@ const gradientRows = pixelLoop("gradientRows", 7, [0, 1], (at) => [
 
 const BATCH_NORM_MODULE = kernelModule([
   moments,
-  normalize(false),
-  normalize(true),
-  gradientSums(false),
-  gradientSums(true),
+  ...ACTIVATIONS.map(normalize),
+  ...ACTIVATIONS.map(gradientSums),
   gradientRows,
 ]);
 
 type Pass = (...pointersRowBytesRows: number[]) => void;
 
-/** The passes, or undefined where they do not apply (channels not in fours, the sigmoid). */
-export function simdPasses(
-  backend: tf.KernelBackend,
-  channels: number,
-  activation: NormActivation,
-): SimdBatchNorm | undefined {
-  if (channels % 4 !== 0 || activation === "sigmoid") return undefined;
-  const work = new WasmWorkspace(backend);
-  const exports = heapKernels(work.heap, BATCH_NORM_MODULE);
-  return exports && new SimdBatchNorm(backend, exports as Record<string, Pass>, activation);
+/** How a tensor's pixels are cut into rows of whole periods. */
+interface Rows {
+  channels: number;
+  /** lcm(channels, 4): the floats of a row. */
+  period: number;
+  rows: number;
 }
 
-/** Per-channel float32 sums of blocks of pixels, added into float64 totals between blocks. */
+/** The rows of `x`, or undefined where its pixels do not fill whole periods. */
+function rowsOf(x: tf.TensorInfo): Rows | undefined {
+  const channels = x.shape[x.shape.length - 1];
+  const pixels = x.shape.reduce((a, b) => a * b, 1) / channels;
+  const pixelsPerRow = 4 / greatestCommonDivisor(channels, 4);
+  if (pixels % pixelsPerRow !== 0) return undefined;
+  return { channels, period: channels * pixelsPerRow, rows: pixels / pixelsPerRow };
+}
+
+function greatestCommonDivisor(a: number, b: number): number {
+  return b === 0 ? a : greatestCommonDivisor(b, a % b);
+}
+
+/** The passes for `x`, or undefined where they do not apply (see {@link rowsOf}). */
+export function simdPasses(
+  backend: tf.KernelBackend,
+  x: tf.TensorInfo,
+  activation: NormActivation,
+): SimdBatchNorm | undefined {
+  const rows = rowsOf(x);
+  if (rows === undefined) return undefined;
+  const work = new WasmWorkspace(backend);
+  const exports = heapKernels(work.heap, BATCH_NORM_MODULE);
+  return exports && new SimdBatchNorm(backend, exports as Record<string, Pass>, activation, rows);
+}
+
+/** `values` (one per channel) repeated over `target`, a period long. */
+function repeatInto(target: Float32Array, values: ArrayLike<number>): Float32Array {
+  for (let k = 0; k < target.length; k++) target[k] = values[k % values.length];
+  return target;
+}
+
+/** Per-position float32 sums of blocks of rows, added into float64 totals per channel. */
 function blockedSums(
-  pixels: number,
+  layout: Rows,
   targets: Float32Array[],
   run: (first: number, count: number) => void,
 ): Float64Array[] {
-  const totals = targets.map((t) => new Float64Array(t.length));
-  for (let first = 0; first < pixels; first += BLOCK_PIXELS) {
+  const totals = targets.map(() => new Float64Array(layout.channels));
+  for (let first = 0; first < layout.rows; first += BLOCK_ROWS) {
     for (const target of targets) target.fill(0);
-    run(first, Math.min(BLOCK_PIXELS, pixels - first));
-    targets.forEach((target, k) => target.forEach((value, c) => totals[k][c] += value));
+    run(first, Math.min(BLOCK_ROWS, layout.rows - first));
+    targets.forEach((target, k) =>
+      target.forEach((value, position) => totals[k][position % layout.channels] += value)
+    );
   }
   return totals;
 }
@@ -197,27 +262,28 @@ export class SimdBatchNorm {
     private readonly backend: tf.KernelBackend,
     private readonly passes: Record<string, Pass>,
     private readonly activation: NormActivation,
+    private readonly layout: Rows,
   ) {}
 
   /** Each channel's mean and biased variance of `x` into `mean` and `variance`. */
   moments(x: tf.TensorInfo, mean: tf.TensorInfo, variance: tf.TensorInfo): void {
-    const channels = x.shape[x.shape.length - 1];
+    const { channels, period, rows } = this.layout;
     const work = new WasmWorkspace(this.backend);
-    const [sums, squares] = work.planes(2, [channels]);
+    const [sums, squares] = work.planes(2, [period]);
     const [xv, sv, qv, mv, vv] = work.views([x, sums, squares, mean, variance]);
-    const pixels = xv.length / channels;
     const [total, totalSquares] = blockedSums(
-      pixels,
+      this.layout,
       [sv, qv],
       (first, count) =>
         this.passes.moments(
-          xv.byteOffset + 4 * first * channels,
+          xv.byteOffset + 4 * first * period,
           sv.byteOffset,
           qv.byteOffset,
-          4 * channels,
+          4 * period,
           count,
         ),
     );
+    const pixels = rows * (period / channels);
     for (let c = 0; c < channels; c++) {
       const m = total[c] / pixels;
       mv[c] = m;
@@ -231,28 +297,30 @@ export class SimdBatchNorm {
     tensors: Record<"x" | "y" | "mean" | "inverseDeviation" | "gamma" | "beta", tf.TensorInfo>,
   ) {
     const { x, y, mean, inverseDeviation, gamma, beta } = tensors;
-    const channels = x.shape[x.shape.length - 1];
+    const { period, rows } = this.layout;
     const work = new WasmWorkspace(this.backend);
-    const scale = work.temporary([channels]);
-    const [xv, yv, mv, iv, gv, bv, sv] = work.views([
+    const periodic = work.planes(3, [period]);
+    const [xv, yv, mv, iv, gv, bv, ...planes] = work.views([
       x,
       y,
       mean,
       inverseDeviation,
       gamma,
       beta,
-      scale,
+      ...periodic,
     ]);
-    sv.set(Float32Array.from(gv, (g, c) => g * iv[c]));
-    const pass = this.activation === "relu" ? this.passes.normalizeRelu : this.passes.normalize;
-    pass(
+    const [meanRow, scaleRow, betaRow] = planes;
+    repeatInto(meanRow, mv);
+    repeatInto(scaleRow, Float32Array.from(gv, (g, c) => g * iv[c]));
+    repeatInto(betaRow, bv);
+    this.passes[`normalize_${this.activation}`](
       xv.byteOffset,
       yv.byteOffset,
-      mv.byteOffset,
-      sv.byteOffset,
-      bv.byteOffset,
-      4 * channels,
-      xv.length / channels,
+      meanRow.byteOffset,
+      scaleRow.byteOffset,
+      betaRow.byteOffset,
+      4 * period,
+      rows,
     );
     work.release();
   }
@@ -265,10 +333,9 @@ export class SimdBatchNorm {
     >,
   ): void {
     const { dy, x, mean, inverseDeviation, gamma, beta, dx, dGamma, dBeta } = tensors;
-    const channels = x.shape[x.shape.length - 1];
     const work = new WasmWorkspace(this.backend);
-    const [scale, sumBeta, sumGamma, meanBeta, meanGamma] = work.planes(5, [channels]);
-    const views = work.views([
+    const periodic = work.planes(8, [this.layout.period]);
+    const [dyv, xv, mv, iv, gv, bv, dxv, dgv, dbv, ...planes] = work.views([
       dy,
       x,
       mean,
@@ -276,52 +343,70 @@ export class SimdBatchNorm {
       gamma,
       beta,
       dx,
-      scale,
-      sumBeta,
-      sumGamma,
-      meanBeta,
-      meanGamma,
       dGamma,
       dBeta,
+      ...periodic,
     ]);
-    const [dyv, xv, mv, iv, gv, bv, dxv, sv, sbv, sgv, mbv, mgv, dgv, dbv] = views;
-    sv.set(Float32Array.from(gv, (g, c) => g * iv[c]));
-    const pixels = xv.length / channels;
-    const rowBytes = 4 * channels;
-    const sums = this.activation === "relu"
-      ? this.passes.gradientSumsRelu
-      : this.passes.gradientSums;
-    const [betaTotals, gammaTotals] = blockedSums(pixels, [sbv, sgv], (first, count) => {
-      const at = 4 * first * channels;
-      sums(
-        dyv.byteOffset + at,
-        xv.byteOffset + at,
-        mv.byteOffset,
-        iv.byteOffset,
-        sv.byteOffset,
-        bv.byteOffset,
-        dxv.byteOffset + at,
-        sbv.byteOffset,
-        sgv.byteOffset,
+    const [meanRow, inverseRow, scaleRow, betaRow] = planes;
+    repeatInto(meanRow, mv);
+    repeatInto(inverseRow, iv);
+    repeatInto(scaleRow, Float32Array.from(gv, (g, c) => g * iv[c]));
+    repeatInto(betaRow, bv);
+    const rows = { mean: meanRow, inverse: inverseRow, scale: scaleRow, beta: betaRow };
+    const [betaTotals, gammaTotals] = this.gradientSums({ dy: dyv, x: xv, dz: dxv }, rows, planes);
+    this.gradientRows({ dz: dxv, x: xv }, rows, { betaTotals, gammaTotals, planes });
+    dgv.set(gammaTotals);
+    dbv.set(betaTotals);
+    work.release();
+  }
+
+  /** dz into `maps.dz` and the per-channel totals of dz and dz·x̂, blocks of rows at a time. */
+  private gradientSums(
+    maps: Record<"dy" | "x" | "dz", Float32Array>,
+    rows: Record<"mean" | "inverse" | "scale" | "beta", Float32Array>,
+    planes: Float32Array[],
+  ): Float64Array[] {
+    const [sumBeta, sumGamma] = planes.slice(4, 6);
+    const rowBytes = 4 * this.layout.period;
+    return blockedSums(this.layout, [sumBeta, sumGamma], (first, count) => {
+      const at = first * rowBytes;
+      this.passes[`gradientSums_${this.activation}`](
+        maps.dy.byteOffset + at,
+        maps.x.byteOffset + at,
+        rows.mean.byteOffset,
+        rows.inverse.byteOffset,
+        rows.scale.byteOffset,
+        rows.beta.byteOffset,
+        maps.dz.byteOffset + at,
+        sumBeta.byteOffset,
+        sumGamma.byteOffset,
         rowBytes,
         count,
       );
     });
-    mbv.set(Float32Array.from(betaTotals, (sum) => sum / pixels));
-    mgv.set(Float32Array.from(gammaTotals, (sum) => sum / pixels));
+  }
+
+  /** dz turned into dx in place, from the totals of {@link gradientSums}. */
+  private gradientRows(
+    maps: Record<"dz" | "x", Float32Array>,
+    rows: Record<"mean" | "inverse" | "scale", Float32Array>,
+    sums: { betaTotals: Float64Array; gammaTotals: Float64Array; planes: Float32Array[] },
+  ): void {
+    const { channels, period } = this.layout;
+    const pixels = this.layout.rows * (period / channels);
+    const [meanBeta, meanGamma] = sums.planes.slice(6, 8);
+    repeatInto(meanBeta, Array.from(sums.betaTotals, (sum) => sum / pixels));
+    repeatInto(meanGamma, Array.from(sums.gammaTotals, (sum) => sum / pixels));
     this.passes.gradientRows(
-      dxv.byteOffset,
-      xv.byteOffset,
-      mv.byteOffset,
-      iv.byteOffset,
-      sv.byteOffset,
-      mbv.byteOffset,
-      mgv.byteOffset,
-      rowBytes,
-      pixels,
+      maps.dz.byteOffset,
+      maps.x.byteOffset,
+      rows.mean.byteOffset,
+      rows.inverse.byteOffset,
+      rows.scale.byteOffset,
+      meanBeta.byteOffset,
+      meanGamma.byteOffset,
+      4 * period,
+      this.layout.rows,
     );
-    dgv.set(gammaTotals);
-    dbv.set(betaTotals);
-    work.release();
   }
 }

@@ -1,8 +1,9 @@
 /**
  * A fused convolution's last pass over its product on tfjs's wasm heap —
- * plus the bias, through a ReLU — as one WebAssembly SIMD loop, four
- * channels at a time (the 1×1 convolutions' and the im2col ones'): in
- * JavaScript it took as long as NiN's 1×1 products themselves.
+ * plus the bias, through the activation — as one WebAssembly SIMD loop,
+ * four floats at a time (the 1×1 convolutions' and the im2col ones'): in
+ * JavaScript it took as long as NiN's 1×1 products themselves. Where the
+ * kernels cannot run, the same in JavaScript.
  *
  * @module
  */
@@ -17,12 +18,30 @@ import {
   V128,
   vectorLoop,
 } from "./simd_module.ts";
+import { sigmoid } from "./simd_sigmoid.ts";
+
+/** The activations a fused convolution may end with that these passes apply. */
+export type FusedActivation = "linear" | "relu" | "sigmoid";
+
+/** Whether tfjs's fused activation `name` is one of {@link FusedActivation}. */
+export function isFusedActivation(name: string): name is FusedActivation {
+  return name === "linear" || name === "relu" || name === "sigmoid";
+}
 
 /** Parameters (the values' and the bias's addresses, the channels' and the values' bytes), then locals. */
 const [VALUES, BIAS, CHANNEL_BYTES, BYTES, AT, CHANNEL, ZERO] = [0, 1, 2, 3, 4, 5, 6];
+/** The sigmoid's vector locals, after ZERO. */
+const SCRATCH: [number, number, number, number] = [7, 8, 9, 10];
+const LOCALS = [I32, I32, V128, V128, V128, V128, V128];
 
-/** `max(v + b, 0)` or `v + b` in place, b cycling through the bias (the float32 sum, as JavaScript rounds it). */
-function biasKernel(name: string, relu: boolean) {
+/** The activation of the vector on the stack, in its place. */
+function activate(activation: FusedActivation): Instruction[] {
+  if (activation === "relu") return [op.localGet(ZERO), op.f32x4Max];
+  return activation === "sigmoid" ? sigmoid(SCRATCH) : [];
+}
+
+/** `activation(v + b)` in place, b cycling through the bias (the float32 sum, as JavaScript rounds it). */
+function biasKernel(activation: FusedActivation) {
   const nextChannel: Instruction[] = [
     // CHANNEL + 16, or 0 at the end of the channels.
     op.i32Const(0),
@@ -37,9 +56,9 @@ function biasKernel(name: string, relu: boolean) {
     op.localSet(CHANNEL),
   ];
   return {
-    name,
+    name: `bias_${activation}`,
     params: [I32, I32, I32, I32],
-    locals: [I32, I32, V128],
+    locals: LOCALS,
     code: vectorLoop({
       at: AT,
       bytes: BYTES,
@@ -50,7 +69,7 @@ function biasKernel(name: string, relu: boolean) {
         ...addressOf(BIAS, CHANNEL),
         op.v128Load,
         op.f32x4Add,
-        ...(relu ? [op.localGet(ZERO), op.f32x4Max] : []),
+        ...activate(activation),
         op.v128Store,
         ...nextChannel,
       ],
@@ -58,52 +77,78 @@ function biasKernel(name: string, relu: boolean) {
   };
 }
 
-/** `relu(values, bytes)`: `max(v, 0)` in place; its locals, parameters first. */
-const [RELU_VALUES, RELU_BYTES, RELU_AT, RELU_ZERO] = [0, 1, 2, 3];
-const RELU_KERNEL = {
-  name: "relu",
-  params: [I32, I32],
-  locals: [I32, V128],
-  code: vectorLoop({
-    at: RELU_AT,
-    bytes: RELU_BYTES,
-    body: [
-      ...addressOf(RELU_VALUES, RELU_AT),
-      ...addressOf(RELU_VALUES, RELU_AT),
-      op.v128Load,
-      op.localGet(RELU_ZERO),
-      op.f32x4Max,
-      op.v128Store,
-    ],
-  }),
-};
+/** `activation(v)` in place: activate_ACTIVATION(values, unused, unused, bytes). */
+function activationKernel(activation: FusedActivation) {
+  return {
+    name: `activate_${activation}`,
+    params: [I32, I32, I32, I32],
+    locals: LOCALS,
+    code: vectorLoop({
+      at: AT,
+      bytes: BYTES,
+      body: [
+        ...addressOf(VALUES, AT),
+        ...addressOf(VALUES, AT),
+        op.v128Load,
+        ...activate(activation),
+        op.v128Store,
+      ],
+    }),
+  };
+}
 
-const MODULE = kernelModule([biasKernel("bias", false), biasKernel("biasRelu", true), RELU_KERNEL]);
+const ACTIVATIONS: FusedActivation[] = ["linear", "relu", "sigmoid"];
+
+const MODULE = kernelModule([
+  ...ACTIVATIONS.map(biasKernel),
+  activationKernel("relu"),
+  activationKernel("sigmoid"),
+]);
+
+/** `values[from..]` plus the bias and through the activation, in JavaScript. */
+function finishInJavaScript(
+  values: Float32Array,
+  from: number,
+  options: { bias?: Float32Array; activation: FusedActivation },
+): void {
+  const { bias, activation } = options;
+  if (bias) {
+    for (let i = from; i < values.length; i++) values[i] += bias[i % bias.length];
+  }
+  if (activation === "relu") {
+    // Without a branch (half the values are negative: a branch mispredicts, 7× slower):
+    // the sign bit, spread over the word, clears a negative float to +0.
+    const bits = new Int32Array(values.buffer, values.byteOffset, values.length);
+    for (let i = from; i < bits.length; i++) bits[i] &= ~(bits[i] >> 31);
+  } else if (activation === "sigmoid") {
+    for (let i = from; i < values.length; i++) values[i] = 1 / (1 + Math.exp(-values[i]));
+  }
+}
 
 /**
  * `values` (pixels × channels, on `heap`) plus `bias` (one per channel, on
- * `heap` too) where given, through a ReLU if `relu`, in place; false (and
- * nothing done) where the SIMD kernels cannot run: the heap out of reach,
- * or a bias whose channels are not in fours.
+ * `heap` too) where given, through `activation`, in place: by the SIMD
+ * kernels, in JavaScript where they cannot run (the heap out of reach, a
+ * bias whose channels are not in fours) and for the last floats short of
+ * four.
  */
 export function addBiasAndActivate(
   heap: WasmHeap,
   values: Float32Array,
-  options: { bias?: Float32Array; relu: boolean },
-): boolean {
-  const { bias, relu } = options;
-  if (!bias && !relu) return true;
-  if (bias && bias.length % 4 !== 0) return false;
+  options: { bias?: Float32Array; activation: FusedActivation },
+): void {
+  const { bias, activation } = options;
+  if (!bias && activation === "linear") return;
   const kernels = heapKernels(heap, MODULE);
-  if (!kernels) return false;
+  if (!kernels || (bias && bias.length % 4 !== 0)) {
+    finishInJavaScript(values, 0, options);
+    return;
+  }
   const bytes = 4 * values.length;
   const whole = bytes - (bytes % 16);
-  if (bias) {
-    const kernel = (relu ? kernels.biasRelu : kernels.bias) as (...args: number[]) => void;
-    kernel(values.byteOffset, bias.byteOffset, 4 * bias.length, whole);
-  } else {
-    (kernels.relu as (at: number, bytes: number) => void)(values.byteOffset, whole);
-    for (let i = whole / 4; i < values.length; i++) values[i] = Math.max(values[i], 0);
-  }
-  return true;
+  const kernel = kernels[`${bias ? "bias" : "activate"}_${activation}`] as (
+    ...args: number[]
+  ) => void;
+  kernel(values.byteOffset, bias?.byteOffset ?? 0, 4 * (bias?.length ?? 0), whole);
+  finishInJavaScript(values, whole / 4, options);
 }

@@ -46,6 +46,7 @@ export const op = {
   v128Load32Splat: (offset: number) => [0xfd, 0x09, 0x02, ...unsigned(offset)],
   i32x4Splat: [0xfd, 0x11],
   f32x4Splat: [0xfd, 0x13],
+  f32x4Abs: [0xfd, 0xe0, 0x01],
   f32x4Neg: [0xfd, 0xe1, 0x01],
   f32x4Sqrt: [0xfd, 0xe3, 0x01],
   f32x4Add: [0xfd, 0xe4, 0x01],
@@ -53,11 +54,20 @@ export const op = {
   f32x4Mul: [0xfd, 0xe6, 0x01],
   f32x4Div: [0xfd, 0xe7, 0x01],
   f32x4Max: [0xfd, 0xe9, 0x01],
+  /** Rounds to the nearest integer, ties to even. */
+  f32x4Nearest: [0xfd, 0x6a],
   f32x4Eq: [0xfd, 0x41],
+  f32x4Lt: [0xfd, 0x43],
   f32x4Gt: [0xfd, 0x44],
+  i32x4TruncSatF32x4S: [0xfd, 0xf8, 0x01],
+  /** Shifts each lane left by the i32 on top. */
+  i32x4Shl: [0xfd, 0xab, 0x01],
+  i32x4Add: [0xfd, 0xae, 0x01],
   v128And: [0xfd, 0x4e],
   /** a & ~b, for the vectors a (below) and b (on top). */
   v128AndNot: [0xfd, 0x4f],
+  /** (a & c) | (b & ~c), for the vectors a, b and c (on top). */
+  v128Bitselect: [0xfd, 0x52],
 } as const;
 
 /** The address `base + offset` (two locals) on the stack. */

@@ -3,7 +3,7 @@
  * transitions) on the wasm backend as what they are: products of the
  * pixels [pixels, in] by the filter [in, out], by the machine's BLAS, where
  * XNNPACK runs them in 128-bit WebAssembly SIMD at about a third of its
- * rate. The forward convolution (bias and ReLU in one pass after the
+ * rate. The forward convolution (bias and activation in one pass after the
  * product), the input gradient (which `gradients.ts` runs as the
  * forward `Conv2D` of dy by the turned filter) and the filter gradient
  * (xᵀ·dy, see {@link pointwiseFilterGradient}) take this route.
@@ -12,7 +12,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { once, overrideKernel } from "../../kernel_override.ts";
-import { addBiasAndActivate } from "../bias_activation.ts";
+import { addBiasAndActivate, isFusedActivation } from "../bias_activation.ts";
 import { blas } from "../blas.ts";
 import { heapViews, type WasmHeap } from "../heap.ts";
 
@@ -32,27 +32,12 @@ export function isPointwise(filter: tf.TensorInfo, attrs: tf.NamedAttrMap): bool
     ones(attrs.strides) && ones(attrs.dilations) && unpadded;
 }
 
-/** bias and activation, added in place to the product `y` [pixels, out], in JavaScript. */
-function finish(y: Float32Array, bias: Float32Array | undefined, relu: boolean): void {
-  const channels = bias?.length ?? 0;
-  if (bias) {
-    for (let i = 0; i < y.length; i += channels) {
-      for (let c = 0; c < channels; c++) y[i + c] += bias[c];
-    }
-  }
-  if (!relu) return;
-  // Without a branch: the sign bit, spread over the word, clears a negative float to +0.
-  const bits = new Int32Array(y.buffer, y.byteOffset, y.length);
-  for (let i = 0; i < bits.length; i++) bits[i] &= ~(bits[i] >> 31);
-}
-
-/** x [.., in] · filter [in, out] (+ bias, ReLU) by the BLAS, or undefined to leave it to `next`. */
+/** x [.., in] · filter [in, out] (+ bias, activation) by the BLAS, or undefined to leave it to `next`. */
 function pointwiseConv({ inputs, backend, attrs }: ConvArgs): tf.TensorInfo | undefined {
   const { x, filter, bias } = inputs;
   const activation = (attrs.activation as string | undefined) ?? "linear";
   const library = blas();
-  const handled = activation === "linear" || activation === "relu";
-  if (!library || !handled || !isPointwise(filter, attrs)) return undefined;
+  if (!library || !isFusedActivation(activation) || !isPointwise(filter, attrs)) return undefined;
   const heap = backend as unknown as WasmHeap;
   const [inChannels, outChannels] = filter.shape.slice(2);
   const y = heap.makeOutput([...x.shape.slice(0, 3), outChannels], "float32");
@@ -65,8 +50,7 @@ function pointwiseConv({ inputs, backend, attrs }: ConvArgs): tf.TensorInfo | un
     b: fv,
     c: yv,
   });
-  const relu = activation === "relu";
-  if (!addBiasAndActivate(heap, yv, { bias: bv, relu })) finish(yv, bv, relu);
+  addBiasAndActivate(heap, yv, { bias: bv, activation });
   return y;
 }
 

@@ -1,5 +1,5 @@
 import type * as tf from "@tensorflow/tfjs";
-import { addBiasAndActivate } from "../bias_activation.ts";
+import { addBiasAndActivate, type FusedActivation } from "../bias_activation.ts";
 import type { Blas } from "../blas.ts";
 import type { WasmWorkspace } from "../workspace.ts";
 import type { WasmHeap } from "../heap.ts";
@@ -95,7 +95,7 @@ export function patchRows(
 
 /**
  * The "valid" convolution of `x` (NHWC, no dilation) with `filter`, plus
- * `bias` and a ReLU if asked, as products of im2col rows and the filter by
+ * `bias`, through `activation`, as products of im2col rows and the filter by
  * the BLAS, a few images at a time: each row ends with a 1 and the filter
  * matrix with the bias, so that the product adds it: for AlexNet's first
  * layer (one channel, 11×11, stride 4) faster than XNNPACK, with or
@@ -107,13 +107,13 @@ export function im2colConvolution(
     x: tf.TensorInfo;
     filter: tf.TensorInfo;
     bias?: tf.TensorInfo;
-    relu: boolean;
+    activation: FusedActivation;
     library: Blas;
     layout: PatchLayout;
     outChannels: number;
   },
 ): tf.TensorInfo {
-  const { x, filter, bias, relu, library, layout, outChannels } = options;
+  const { x, filter, bias, activation, library, layout, outChannels } = options;
   const batch = x.shape[0];
   const taps = layout.filterHeight * layout.filterWidth * layout.channels;
   const inner = taps + 1;
@@ -140,12 +140,7 @@ export function im2colConvolution(
       c: results,
     });
     const values = results.subarray(0, count * pixels * outChannels);
-    if (relu && !addBiasAndActivate(work.heap, values, { relu })) {
-      // ReLU without a branch (half the values are negative: a branch mispredicts, 7× slower):
-      // the sign bit, spread over the word, clears a negative float to +0.
-      const bits = new Int32Array(values.buffer, values.byteOffset, values.length);
-      for (let i = 0; i < bits.length; i++) bits[i] &= ~(bits[i] >> 31);
-    }
+    addBiasAndActivate(work.heap, values, { activation });
   }
   return output;
 }

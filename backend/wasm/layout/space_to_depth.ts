@@ -2,6 +2,7 @@ import type * as tf from "@tensorflow/tfjs";
 import { convGradientInfo } from "../../conv_info.ts";
 import { once, overrideKernel } from "../../kernel_override.ts";
 import { blas } from "../blas.ts";
+import { isFusedActivation } from "../bias_activation.ts";
 import { WasmWorkspace } from "../workspace.ts";
 import { im2colConvolution } from "./im2col.ts";
 import { padInto } from "./pad.ts";
@@ -16,19 +17,33 @@ interface FusedConvArgs {
 const MAX_DEPTH = 16;
 
 /**
- * The geometry of a strided convolution (NHWC, no dilation, the same
- * stride both ways), unpadded or padded alike on every side (ResNet's), or
- * undefined for any other.
+ * Fewest filter taps per input channel for which a stride-1 convolution
+ * over fewer than 8 channels (which Winograd's algorithm leaves to XNNPACK)
+ * runs as im2col products: LeNet's 5×5 layers 1.6–2.2 times as fast so;
+ * VGG's 3×3 first layer, one channel at 224, twice as slow.
  */
-function stridedGeometry(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: tf.NamedAttrMap) {
-  if (attrs.dataFormat === "NCHW" || !(attrs.pad === "valid" || typeof attrs.pad === "number")) {
+const STRIDE_ONE_MIN_TAPS = 25;
+
+/**
+ * The geometry of a convolution (NHWC, no dilation, the same stride both
+ * ways; unpadded, padded by a number, or "same") that XNNPACK runs poorly:
+ * a strided one, or a stride-1 one over few channels with a large filter
+ * (see {@link STRIDE_ONE_MIN_TAPS}); undefined for any other.
+ */
+function routedGeometry(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: tf.NamedAttrMap) {
+  const pad = attrs.pad;
+  if (
+    attrs.dataFormat === "NCHW" || !(pad === "valid" || pad === "same" || typeof pad === "number")
+  ) {
     return undefined;
   }
   const dilations = attrs.dilations as number | number[] | undefined;
   if ([dilations ?? 1].flat().some((d) => d !== 1)) return undefined;
   const info = convGradientInfo(x.shape, filter.shape, attrs);
   const stride = info.strideHeight;
-  return stride > 1 && info.strideWidth === stride ? info : undefined;
+  const largeFilter = info.inChannels < 8 &&
+    info.filterHeight * info.filterWidth >= STRIDE_ONE_MIN_TAPS;
+  return (stride > 1 || largeFilter) && info.strideWidth === stride ? info : undefined;
 }
 
 /** Whether a strided convolution has at most {@link MAX_DEPTH} channels once space-to-depth rearranged. */
@@ -63,41 +78,43 @@ function paddedInput(
 }
 
 /**
- * relu(conv2d(x, filter) + bias) for a strided convolution, which XNNPACK
- * handles poorly: over few channels (AlexNet's first layer: 11×11, stride
- * 4, one channel; the 7×7 stride-2 stems of GoogLeNet, ResNet and
- * DenseNet, padded by 3) one channel per tap, and ResNet's 3×3 stride-2
- * layers at 11–15 GMAC/s. With a BLAS, as im2col rows times the filter
- * (`im2colConvolution`), over the input padded first. Without, over few
- * channels where the geometry allows, as a stride-1 convolution over x
- * rearranged space-to-depth: each
- * s×s block of pixels becomes one pixel of s²·C channels, and the filter,
+ * activation(conv2d(x, filter) + bias) for a convolution XNNPACK handles poorly
+ * (see {@link routedGeometry}): strided ones over few channels (AlexNet's
+ * first layer: 11×11, stride 4, one channel; the 7×7 stride-2 stems of
+ * GoogLeNet, ResNet and DenseNet, padded by 3) one channel per tap,
+ * ResNet's 3×3 stride-2 layers at 11–15 GMAC/s, and LeNet's 5×5 layers
+ * over one and six channels. With a BLAS, as im2col rows times the filter
+ * (`im2colConvolution`), over the input padded first. Without, strided
+ * ones over few channels where the geometry allows, as a stride-1
+ * convolution over x rearranged space-to-depth: each s×s block of pixels
+ * becomes one pixel of s²·C channels, and the filter,
  * zero-padded to a multiple of s, is rearranged alike (⌈r/s⌉² taps of s²·C
  * channels); AlexNet's first layer runs about 40% faster so, though it
  * computes 144 products per output instead of 121. Other convolutions go
  * to `inner`, the fused convolution this one wraps (Winograd's, which hands
  * the rest to XNNPACK).
  */
-function stridedConv(args: FusedConvArgs, inner: tf.KernelFunc): tf.TensorInfo {
+function routedConv(args: FusedConvArgs, inner: tf.KernelFunc): tf.TensorInfo {
   const { inputs: { x, filter, bias }, backend, attrs } = args;
-  const info = stridedGeometry(x, filter, attrs);
-  const activation = attrs.activation ?? "linear";
+  const info = routedGeometry(x, filter, attrs);
+  const activation = (attrs.activation as string | undefined) ?? "linear";
   const library = blas();
-  if (info && library && (activation === "linear" || activation === "relu")) {
+  if (info && library && isFusedActivation(activation)) {
     const work = new WasmWorkspace(backend);
     const { top, left } = info.padInfo;
     const rows = (info.outHeight - 1) * info.strideHeight + info.filterHeight;
     const columns = (info.outWidth - 1) * info.strideWidth + info.filterWidth;
-    const padded = top === 0 && left === 0 ? x : paddedInput(work, x, { rows, columns, top, left });
+    const unpadded = top === 0 && left === 0 && rows <= info.inHeight && columns <= info.inWidth;
+    const padded = unpadded ? x : paddedInput(work, x, { rows, columns, top, left });
     const output = im2colConvolution(work, {
       x: padded,
       filter,
       bias,
-      relu: activation === "relu",
+      activation,
       library,
       layout: {
-        rows: top === 0 && left === 0 ? info.inHeight : rows,
-        columns: top === 0 && left === 0 ? info.inWidth : columns,
+        rows: unpadded ? info.inHeight : rows,
+        columns: unpadded ? info.inWidth : columns,
         channels: info.inChannels,
         filterHeight: info.filterHeight,
         filterWidth: info.filterWidth,
@@ -111,7 +128,8 @@ function stridedConv(args: FusedConvArgs, inner: tf.KernelFunc): tf.TensorInfo {
     work.release(output);
     return output;
   }
-  if (!info || !fewChannels(info) || attrs.pad !== "valid" || !spaceToDepthFits(info)) {
+  const strided = info !== undefined && info.strideHeight > 1;
+  if (!strided || !fewChannels(info) || attrs.pad !== "valid" || !spaceToDepthFits(info)) {
     return inner(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
   const [batch, height, width, channels] = x.shape;
@@ -159,13 +177,13 @@ function stridedConv(args: FusedConvArgs, inner: tf.KernelFunc): tf.TensorInfo {
 }
 
 /**
- * Routes the wasm backend's strided fused convolutions through
- * {@link stridedConv}, once (after Winograd's routing, which it wraps).
+ * Routes the wasm backend's fused convolutions through
+ * {@link routedConv}, once (after Winograd's routing, which it wraps).
  */
 export const registerWasmSpaceToDepth: () => void = once(() =>
   overrideKernel(
     "FusedConv2D",
     "wasm",
-    (original) => (args) => stridedConv(args as unknown as FusedConvArgs, original),
+    (original) => (args) => routedConv(args as unknown as FusedConvArgs, original),
   )
 );

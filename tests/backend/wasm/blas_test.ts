@@ -16,7 +16,7 @@ if (installed.length === 0) {
 
 Deno.test({
   name:
-    "wasm products by each BLAS installed and by XNNPACK equal the CPU's (dense, every transpose; Winograd and im2col convolutions, conv1's, the stems' and ResNet's strided forward, 1×1 convolutions)",
+    "wasm products by each BLAS installed and by XNNPACK equal the CPU's (dense, every transpose; Winograd and im2col convolutions, conv1's, the stems', ResNet's strided and LeNet's forward, 1×1 convolutions)",
   ignore: installed.length === 0,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -46,6 +46,8 @@ Deno.test({
     // Few output channels (LeNet's conv2): im2col on the BLAS, batch-as-channels without.
     const narrowX = uniformTensor([3, 14, 14, 6], random);
     const narrowDy = uniformTensor([3, 10, 10, 16], random);
+    const lenetFilter = uniformTensor([5, 5, 6, 16], random);
+    const lenetInput = uniformTensor([3, 28, 28, 1], random);
     const stridedBias = uniformTensor([72], random);
     const same = { strides: 1, pad: "same", dataFormat: "NHWC", dilations: 1 };
     const kernels = () => [
@@ -87,17 +89,18 @@ Deno.test({
           activation,
         })
       ),
-      // Bias and ReLU by the SIMD pass (channels in fours) and in JavaScript (NiN's last 10).
-      ...([[40, "relu"], [40, "linear"], [10, "relu"]] as const).map(([channels, activation]) =>
-        tf.fused.conv2d({
-          x: pointwiseX as tf.Tensor4D,
-          filter: pointwiseFilter.slice([0, 0, 0, 0], [1, 1, 24, channels]) as tf.Tensor4D,
-          strides: 1,
-          pad: "valid",
-          bias: stemBias.slice(0, channels),
-          activation,
-        })
-      ),
+      // Bias and activation by the SIMD pass (channels in fours) and in JavaScript (NiN's last 10).
+      ...([[40, "relu"], [40, "linear"], [40, "sigmoid"], [10, "relu"], [10, "sigmoid"]] as const)
+        .map(([channels, activation]) =>
+          tf.fused.conv2d({
+            x: pointwiseX as tf.Tensor4D,
+            filter: pointwiseFilter.slice([0, 0, 0, 0], [1, 1, 24, channels]) as tf.Tensor4D,
+            strides: 1,
+            pad: "valid",
+            bias: stemBias.slice(0, channels),
+            activation,
+          })
+        ),
       tf.engine().runKernel("Conv2DBackpropInput", { dy: pointwiseDy, filter: pointwiseFilter }, {
         ...same,
         inputShape: pointwiseX.shape,
@@ -128,6 +131,31 @@ Deno.test({
             activation,
           })
         ),
+      // LeNet's 5×5 stride-1 layers over one channel ("same", and unpadded) and six: im2col rows.
+      ...([
+        [lenetInput, 1, "same", "sigmoid"],
+        [lenetInput, 1, "valid", "linear"],
+        [narrowX, 6, "valid", "sigmoid"],
+      ] as const)
+        .map(([input, channels, pad, activation]) =>
+          tf.fused.conv2d({
+            x: input as tf.Tensor4D,
+            filter: lenetFilter.slice([0, 0, 0, 0], [5, 5, channels, 16]) as tf.Tensor4D,
+            strides: 1,
+            pad,
+            bias: stemBias.slice(0, 16),
+            activation,
+          })
+        ),
+      // A strided "same" convolution, padded more at the bottom and right than at the top and left.
+      tf.fused.conv2d({
+        x: x as tf.Tensor4D,
+        filter: filter.slice([0, 0, 0, 0], [2, 2, 64, 72]) as tf.Tensor4D,
+        strides: 2,
+        pad: "same",
+        bias: stridedBias,
+        activation: "relu",
+      }),
       ...(["relu", "linear"] as const).map((activation) =>
         tf.fused.conv2d({
           x: stem as tf.Tensor4D,

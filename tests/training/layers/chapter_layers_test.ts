@@ -69,7 +69,8 @@ testOnBackends(
   "batch norm in training, each activation fused, over maps and dense layers: tfjs's formula's output and gradients",
   async () => {
     for (const activation of ["linear", "relu", "sigmoid"] as const) {
-      for (const shape of [[4, 5, 3, 8], [24, 12]]) {
+      // Channels in fours, 6 (two pixels a period), 5 (four) and 3 over pixels not in fours.
+      for (const shape of [[4, 5, 3, 8], [24, 12], [4, 5, 3, 6], [4, 3, 3, 5], [3, 5, 3, 3]]) {
         const channels = shape[shape.length - 1];
         const ours = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) =>
           batchNormTraining(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, {

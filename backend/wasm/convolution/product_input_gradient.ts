@@ -1,10 +1,13 @@
 /**
- * The input gradient of a strided convolution on the wasm backend (ResNet's
- * and GoogLeNet's stride-2 layers), where tfjs's own kernel is a plain loop
- * over every input element and filter tap: as products of dy by the filter
- * transposed, one chunk of the batch at a time, each row of which is one
- * output pixel's share of the gradient of the patch it read (the im2col
- * matrix's gradient), added back onto the places the patches came from.
+ * The input gradient of a convolution on the wasm backend as products of
+ * dy by the filter transposed, one chunk of the batch at a time, each row
+ * of which is one output pixel's share of the gradient of the patch it read
+ * (the im2col matrix's gradient), added back onto the places the patches
+ * came from. For strided convolutions (ResNet's and GoogLeNet's stride-2
+ * layers), where tfjs's own kernel is a plain loop over every input element
+ * and filter tap, and for stride-1 ones into few channels (LeNet's second
+ * layer), where the turned convolution would write few channels, which
+ * XNNPACK does slowly, and over dy padded by the filter's size less one.
  *
  * @module
  */
@@ -19,7 +22,7 @@ import { WasmWorkspace } from "../workspace.ts";
  * out] of a convolution of `info`'s geometry (no dilation). The result is
  * the backend's to keep.
  */
-export function stridedInputGradient(
+export function inputGradientByProducts(
   backend: tf.KernelBackend,
   options: { dy: tf.TensorInfo; filter: tf.TensorInfo; info: tf.backend_util.Conv2DInfo },
 ): tf.TensorInfo {
