@@ -23,17 +23,18 @@ import {
   op,
   V128,
   vectorLoop,
+  vectorPeriod,
 } from "../wasm/simd_module.ts";
-import { sigmoid } from "../wasm/simd_sigmoid.ts";
+import { sigmoid, SIGMOID_LOCALS, sigmoidSetup } from "../wasm/simd_sigmoid.ts";
 import { WasmWorkspace } from "../wasm/workspace.ts";
 
 /** Rows summed in float32 before their sums join the float64 totals. */
 const BLOCK_ROWS = 64;
 
-/** The vector locals a loop's body may use: the value it carries and the sigmoid's scratch. */
+/** The vector locals a loop's body may use: the value it carries and the sigmoid's first. */
 interface VectorLocals {
   v: number;
-  scratch: [number, number, number, number];
+  sigmoid: number;
 }
 
 /**
@@ -48,20 +49,22 @@ function rowLoop(
   body: (at: number, locals: VectorLocals) => Instruction[],
 ) {
   const [rowBytes, rows, at, v] = [pointers, pointers + 1, pointers + 2, pointers + 3];
-  const scratch: VectorLocals["scratch"] = [v + 1, v + 2, v + 3, v + 4];
   return {
     name,
     params: Array(pointers + 2).fill(I32),
-    locals: [I32, V128, V128, V128, V128, V128],
-    code: countedLoop({
-      count: rows,
-      body: [
-        ...vectorLoop({ at, bytes: rowBytes, body: body(at, { v, scratch }) }),
-        op.i32Const(0),
-        op.localSet(at),
-        ...advancing.flatMap((p) => advance(p, op.localGet(rowBytes))),
-      ],
-    }),
+    locals: [I32, V128, ...Array(SIGMOID_LOCALS).fill(V128)],
+    code: [
+      ...sigmoidSetup(v + 1),
+      ...countedLoop({
+        count: rows,
+        body: [
+          ...vectorLoop({ at, bytes: rowBytes, body: body(at, { v, sigmoid: v + 1 }) }),
+          op.i32Const(0),
+          op.localSet(at),
+          ...advancing.flatMap((p) => advance(p, op.localGet(rowBytes))),
+        ],
+      }),
+    ],
   };
 }
 
@@ -96,9 +99,9 @@ const normalised = (at: number, p: { x: number; mean: number; scale: number; bet
 const ACTIVATIONS: NormActivation[] = ["linear", "relu", "sigmoid"];
 
 /** The activation of the vector on the stack, in its place. */
-function activate(activation: NormActivation, { scratch }: VectorLocals): Instruction[] {
+function activate(activation: NormActivation, locals: VectorLocals): Instruction[] {
   if (activation === "relu") return [op.f32Const(0), op.f32x4Splat, op.f32x4Max];
-  return activation === "sigmoid" ? sigmoid(scratch) : [];
+  return activation === "sigmoid" ? sigmoid(locals.sigmoid) : [];
 }
 
 /**
@@ -119,7 +122,7 @@ function activationGradient(
   const { v } = locals;
   return [
     ...z,
-    ...sigmoid(locals.scratch),
+    ...sigmoid(locals.sigmoid),
     op.localTee(v),
     ...[op.f32Const(1), op.f32x4Splat, op.localGet(v), op.f32x4Sub, op.f32x4Mul],
     ...load(p.dy, at),
@@ -211,13 +214,10 @@ interface Rows {
 function rowsOf(x: tf.TensorInfo): Rows | undefined {
   const channels = x.shape[x.shape.length - 1];
   const pixels = x.shape.reduce((a, b) => a * b, 1) / channels;
-  const pixelsPerRow = 4 / greatestCommonDivisor(channels, 4);
+  const period = vectorPeriod(channels);
+  const pixelsPerRow = period / channels;
   if (pixels % pixelsPerRow !== 0) return undefined;
-  return { channels, period: channels * pixelsPerRow, rows: pixels / pixelsPerRow };
-}
-
-function greatestCommonDivisor(a: number, b: number): number {
-  return b === 0 ? a : greatestCommonDivisor(b, a % b);
+  return { channels, period, rows: pixels / pixelsPerRow };
 }
 
 /** The passes for `x`, or undefined where they do not apply (see {@link rowsOf}). */

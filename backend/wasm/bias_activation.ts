@@ -18,7 +18,7 @@ import {
   V128,
   vectorLoop,
 } from "./simd_module.ts";
-import { sigmoid } from "./simd_sigmoid.ts";
+import { sigmoid, SIGMOID_LOCALS, sigmoidSetup } from "./simd_sigmoid.ts";
 
 /** The activations a fused convolution may end with that these passes apply. */
 export type FusedActivation = "linear" | "relu" | "sigmoid";
@@ -31,13 +31,18 @@ export function isFusedActivation(name: string): name is FusedActivation {
 /** Parameters (the values' and the bias's addresses, the channels' and the values' bytes), then locals. */
 const [VALUES, BIAS, CHANNEL_BYTES, BYTES, AT, CHANNEL, ZERO] = [0, 1, 2, 3, 4, 5, 6];
 /** The sigmoid's vector locals, after ZERO. */
-const SCRATCH: [number, number, number, number] = [7, 8, 9, 10];
-const LOCALS = [I32, I32, V128, V128, V128, V128, V128];
+const SIGMOID = ZERO + 1;
+const LOCALS = [I32, I32, V128, ...Array(SIGMOID_LOCALS).fill(V128)];
+
+/** What runs before the loop: the sigmoid's constants into their locals. */
+function setup(activation: FusedActivation): Instruction[] {
+  return activation === "sigmoid" ? sigmoidSetup(SIGMOID) : [];
+}
 
 /** The activation of the vector on the stack, in its place. */
 function activate(activation: FusedActivation): Instruction[] {
   if (activation === "relu") return [op.localGet(ZERO), op.f32x4Max];
-  return activation === "sigmoid" ? sigmoid(SCRATCH) : [];
+  return activation === "sigmoid" ? sigmoid(SIGMOID) : [];
 }
 
 /** `activation(v + b)` in place, b cycling through the bias (the float32 sum, as JavaScript rounds it). */
@@ -59,21 +64,24 @@ function biasKernel(activation: FusedActivation) {
     name: `bias_${activation}`,
     params: [I32, I32, I32, I32],
     locals: LOCALS,
-    code: vectorLoop({
-      at: AT,
-      bytes: BYTES,
-      body: [
-        ...addressOf(VALUES, AT),
-        ...addressOf(VALUES, AT),
-        op.v128Load,
-        ...addressOf(BIAS, CHANNEL),
-        op.v128Load,
-        op.f32x4Add,
-        ...activate(activation),
-        op.v128Store,
-        ...nextChannel,
-      ],
-    }),
+    code: [
+      ...setup(activation),
+      ...vectorLoop({
+        at: AT,
+        bytes: BYTES,
+        body: [
+          ...addressOf(VALUES, AT),
+          ...addressOf(VALUES, AT),
+          op.v128Load,
+          ...addressOf(BIAS, CHANNEL),
+          op.v128Load,
+          op.f32x4Add,
+          ...activate(activation),
+          op.v128Store,
+          ...nextChannel,
+        ],
+      }),
+    ],
   };
 }
 
@@ -83,17 +91,20 @@ function activationKernel(activation: FusedActivation) {
     name: `activate_${activation}`,
     params: [I32, I32, I32, I32],
     locals: LOCALS,
-    code: vectorLoop({
-      at: AT,
-      bytes: BYTES,
-      body: [
-        ...addressOf(VALUES, AT),
-        ...addressOf(VALUES, AT),
-        op.v128Load,
-        ...activate(activation),
-        op.v128Store,
-      ],
-    }),
+    code: [
+      ...setup(activation),
+      ...vectorLoop({
+        at: AT,
+        bytes: BYTES,
+        body: [
+          ...addressOf(VALUES, AT),
+          ...addressOf(VALUES, AT),
+          op.v128Load,
+          ...activate(activation),
+          op.v128Store,
+        ],
+      }),
+    ],
   };
 }
 

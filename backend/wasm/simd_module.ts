@@ -40,6 +40,9 @@ export const op = {
   /** The same, at a constant byte offset from the address on the stack. */
   v128LoadOffset: (offset: number) => [0xfd, 0x00, 0x02, ...unsigned(offset)],
   v128StoreOffset: (offset: number) => [0xfd, 0x0b, 0x02, ...unsigned(offset)],
+  /** A float loaded from a constant byte offset from the address on the stack. */
+  f32LoadOffset: (offset: number) => [0x2a, 0x02, ...unsigned(offset)],
+  f32Add: [0x92],
   /** A float stored at a constant byte offset from the address below it. */
   f32StoreOffset: (offset: number) => [0x38, 0x02, ...unsigned(offset)],
   /** One float loaded from a constant byte offset into every lane. */
@@ -54,21 +57,41 @@ export const op = {
   f32x4Mul: [0xfd, 0xe6, 0x01],
   f32x4Div: [0xfd, 0xe7, 0x01],
   f32x4Max: [0xfd, 0xe9, 0x01],
-  /** Rounds to the nearest integer, ties to even. */
-  f32x4Nearest: [0xfd, 0x6a],
   f32x4Eq: [0xfd, 0x41],
   f32x4Lt: [0xfd, 0x43],
   f32x4Gt: [0xfd, 0x44],
-  i32x4TruncSatF32x4S: [0xfd, 0xf8, 0x01],
   /** Shifts each lane left by the i32 on top. */
   i32x4Shl: [0xfd, 0xab, 0x01],
-  i32x4Add: [0xfd, 0xae, 0x01],
+  i32x4Sub: [0xfd, 0xb1, 0x01],
   v128And: [0xfd, 0x4e],
   /** a & ~b, for the vectors a (below) and b (on top). */
   v128AndNot: [0xfd, 0x4f],
   /** (a & c) | (b & ~c), for the vectors a, b and c (on top). */
   v128Bitselect: [0xfd, 0x52],
 } as const;
+
+/**
+ * lcm(n, 4): the fewest floats that hold whole vectors and whole runs of
+ * n, so that per-channel work over n channels runs four floats at a time
+ * with its per-channel values repeated to this length.
+ */
+export function vectorPeriod(n: number): number {
+  let [a, b] = [n, 4];
+  while (b !== 0) [a, b] = [b, a % b];
+  return (n * 4) / a;
+}
+
+/**
+ * Byte offsets of the four-float chunks that cover a run of `run` floats
+ * (at least 4), the last overlapping the one before where `run` is not a
+ * multiple of four: for copies, where writing a float twice does no harm.
+ */
+export function chunkOffsets(run: number): number[] {
+  const offsets = [];
+  for (let at = 0; at + 4 <= run; at += 4) offsets.push(4 * at);
+  if (run % 4 !== 0) offsets.push(4 * (run - 4));
+  return offsets;
+}
 
 /** The address `base + offset` (two locals) on the stack. */
 export function addressOf(base: number, offset: number): Instruction[] {
@@ -194,6 +217,26 @@ export function kernelModule(functions: KernelFunction[]): Uint8Array<ArrayBuffe
     ...section(7, exports),
     ...section(10, bodies),
   ]);
+}
+
+/** Generated binaries by their callers' keys, so that each is built once and instantiated once per heap. */
+const generated = new Map<string, Uint8Array<ArrayBuffer>>();
+
+/**
+ * The binary of {@link kernelModule} for `build`'s functions, built the
+ * first time `key` is asked for (keys name the generator and its
+ * geometry, e.g. `patch:{...}`).
+ */
+export function cachedModule(
+  key: string,
+  build: () => KernelFunction[],
+): Uint8Array<ArrayBuffer> {
+  let binary = generated.get(key);
+  if (binary === undefined) {
+    binary = kernelModule(build());
+    generated.set(key, binary);
+  }
+  return binary;
 }
 
 /** tfjs's wasm backend, with the memory of its module. */

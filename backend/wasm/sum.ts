@@ -1,7 +1,16 @@
 import * as tf from "@tensorflow/tfjs";
 import { once, overrideKernel } from "../kernel_override.ts";
 import { heapFloats, type WasmHeap } from "./heap.ts";
-import { addressOf, heapKernels, I32, kernelModule, op, vectorLoop } from "./simd_module.ts";
+import {
+  addressOf,
+  heapKernels,
+  I32,
+  kernelModule,
+  op,
+  vectorLoop,
+  vectorPeriod,
+} from "./simd_module.ts";
+import { WasmWorkspace } from "./workspace.ts";
 
 interface SumArgs {
   inputs: { x: tf.TensorInfo };
@@ -59,9 +68,11 @@ type AddRowsKernel = (x: number, totals: number, rowBytes: number, rows: number)
  * The sum over the leading axes of a float32 tensor (a bias gradient: dy
  * summed over batch, height and width) in one pass over the wasm heap:
  * blocks of rows added four columns at a time in WebAssembly SIMD, each
- * block's sums then added into float64 totals. tfjs's wasm kernel first
- * transposes the tensor so that the summed axes come last, a copy of it.
- * Other reductions keep tfjs's kernel, `original`.
+ * block's sums then added into float64 totals. Columns not in fours are
+ * taken a period of lcm(columns, 4) at a time (LeNet's 6 channels: two
+ * pixels), the period's sums folded onto the columns. tfjs's wasm kernel
+ * first transposes the tensor so that the summed axes come last, a copy of
+ * it. Other reductions keep tfjs's kernel, `original`.
  */
 function sumWasm(args: SumArgs, original: tf.KernelFunc): tf.TensorInfo {
   const { inputs: { x }, backend, attrs: { axis, keepDims } } = args;
@@ -77,27 +88,46 @@ function sumWasm(args: SumArgs, original: tf.KernelFunc): tf.TensorInfo {
   const heap = backend as unknown as WasmHeap;
   const shape = keepDims ? [...axes.map(() => 1), ...kept] : kept;
   const out = heap.makeOutput(shape, "float32");
-  const totals = new Float64Array(columns);
-  const values = heapFloats(heap, x);
-  const kernel = columns % 4 === 0
-    ? heapKernels(heap, ROW_SUM_MODULE)?.addRows as AddRowsKernel | undefined
-    : undefined;
-  if (kernel) {
-    // The output holds each block's float32 sums until they join the totals.
-    const blockSums = heapFloats(heap, out);
-    for (let row = 0; row < rows; row += BLOCK_ROWS) {
-      blockSums.fill(0);
-      const at = values.byteOffset + 4 * row * columns;
-      kernel(at, blockSums.byteOffset, 4 * columns, Math.min(BLOCK_ROWS, rows - row));
-      for (let column = 0; column < columns; column++) totals[column] += blockSums[column];
-    }
-  } else {
-    for (let row = 0, at = 0; row < rows; row++) {
-      for (let column = 0; column < columns; column++, at++) totals[column] += values[at];
-    }
-  }
+  const totals = simdColumnSums(backend, x, { rows, columns }) ??
+    javaScriptColumnSums(heapFloats(heap, x), columns);
   heapFloats(heap, out).set(totals);
   return out;
+}
+
+/** Each column's float64 sum of `values` [rows, columns]. */
+function javaScriptColumnSums(values: Float32Array, columns: number): Float64Array {
+  const totals = new Float64Array(columns);
+  for (let at = 0; at < values.length;) {
+    for (let column = 0; column < columns; column++, at++) totals[column] += values[at];
+  }
+  return totals;
+}
+
+/**
+ * Each column's sum of `x` [rows, columns] by the SIMD kernel, over rows
+ * of a period of floats, or undefined where the values do not fill whole
+ * periods or the heap is out of reach.
+ */
+function simdColumnSums(
+  backend: tf.KernelBackend,
+  x: tf.TensorInfo,
+  { rows, columns }: { rows: number; columns: number },
+): Float64Array | undefined {
+  const period = vectorPeriod(columns);
+  const work = new WasmWorkspace(backend);
+  const kernel = heapKernels(work.heap, ROW_SUM_MODULE)?.addRows as AddRowsKernel | undefined;
+  if (!kernel || (rows * columns) % period !== 0) return undefined;
+  const periods = (rows * columns) / period;
+  const [values, blockSums] = work.views([x, work.temporary([period])]);
+  const totals = new Float64Array(columns);
+  for (let row = 0; row < periods; row += BLOCK_ROWS) {
+    blockSums.fill(0);
+    const at = values.byteOffset + 4 * row * period;
+    kernel(at, blockSums.byteOffset, 4 * period, Math.min(BLOCK_ROWS, periods - row));
+    for (let p = 0; p < period; p++) totals[p % columns] += blockSums[p];
+  }
+  work.release();
+  return totals;
 }
 
 /** Replaces the wasm backend's sum with the leading-axes pass above where it applies (once). */

@@ -15,11 +15,11 @@ import { padInto } from "../layout/pad.ts";
 import { WasmWorkspace } from "../workspace.ts";
 import {
   advance,
+  cachedModule,
   countedLoop,
   heapKernels,
   I32,
   type Instruction,
-  kernelModule,
   op,
   V128,
 } from "../simd_module.ts";
@@ -48,8 +48,6 @@ interface RowGeometry {
   rowBytes: number;
 }
 
-const binaries = new Map<string, Uint8Array<ArrayBuffer>>();
-
 /**
  * `row(window, upstream, pixels, step, sums)`: for `pixels` output pixels
  * from `upstream` on (dy, `vectors` × 16 bytes each) whose windows start at
@@ -57,11 +55,8 @@ const binaries = new Map<string, Uint8Array<ArrayBuffer>>();
  * output channel to the floats at `sums` (tap-major, channels innermost).
  */
 function rowModule(geometry: RowGeometry): Uint8Array<ArrayBuffer> {
-  const key = JSON.stringify(geometry);
-  const cached = binaries.get(key);
-  if (cached) return cached;
   const { filterHeight, filterWidth, vectors } = geometry;
-  const binary = kernelModule([{
+  return cachedModule(`one-channel-filter-gradient:${JSON.stringify(geometry)}`, () => [{
     name: "row",
     params: [I32, I32, I32, I32, I32],
     locals: Array(vectors + filterHeight * filterWidth * vectors).fill(V128),
@@ -77,8 +72,6 @@ function rowModule(geometry: RowGeometry): Uint8Array<ArrayBuffer> {
       ...addSums(geometry),
     ],
   }]);
-  binaries.set(key, binary);
-  return binary;
 }
 
 /** The local holding the sum of tap `tap` and output vector `v` (after dy's vectors). */

@@ -158,7 +158,7 @@ export function addPatchRows(
     layout: PatchLayout;
     first: number;
     count: number;
-    /** The wasm heap both arrays are on: runs in fours of floats are then added by SIMD. */
+    /** The wasm heap both arrays are on: runs of four floats or more are then added by SIMD. */
     heap?: WasmHeap;
   },
 ): void {

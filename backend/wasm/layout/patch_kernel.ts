@@ -6,18 +6,19 @@
  * four (the stems' 7 floats, AlexNet's conv1's 11). In JavaScript each run
  * of fewer than 64 floats went element by element. The inverse, adding
  * each patch row back onto its window (a strided convolution's input
- * gradient), runs alike where the runs come in fours.
+ * gradient), runs alike, the last floats of a run short of four one by one.
  *
  * @module
  */
 import type { WasmHeap } from "../heap.ts";
 import {
   advance,
+  cachedModule,
+  chunkOffsets,
   countedLoop,
   heapKernels,
   I32,
   type Instruction,
-  kernelModule,
   op,
 } from "../simd_module.ts";
 
@@ -41,16 +42,6 @@ export type PatchRowKernel = (from: number, to: number, pixels: number, step: nu
 
 const [FROM, TO, PIXELS, STEP] = [0, 1, 2, 3];
 
-const binaries = new Map<string, Uint8Array<ArrayBuffer>>();
-
-/** Byte offsets of the four-float chunks that cover a run of `run` floats. */
-function chunkOffsets(run: number): number[] {
-  const offsets = [];
-  for (let at = 0; at + 4 <= run; at += 4) offsets.push(4 * at);
-  if (run % 4 !== 0) offsets.push(4 * (run - 4));
-  return offsets;
-}
-
 /** One pixel's copies of its window's runs into its patch row. */
 function copyPixel({ run, filterHeight, rowBytes, ones }: PatchGeometry): Instruction[] {
   const code: Instruction[] = [];
@@ -69,20 +60,37 @@ function copyPixel({ run, filterHeight, rowBytes, ones }: PatchGeometry): Instru
   return code;
 }
 
-/** One pixel's patch row (from `FROM`) added onto its window's runs (from `TO`), runs in fours. */
+/**
+ * `target[offset] += source[offset]` for the windows' side at `window` and
+ * the patch's at `patch` (byte offsets from `TO` and `FROM`), for `lanes`
+ * floats: 4 (a vector) or 1.
+ */
+function addAt(window: number, patch: number, lanes: 1 | 4): Instruction[] {
+  const [load, add, store] = lanes === 4
+    ? [op.v128LoadOffset, op.f32x4Add, op.v128StoreOffset]
+    : [op.f32LoadOffset, op.f32Add, op.f32StoreOffset];
+  return [
+    op.localGet(TO),
+    op.localGet(TO),
+    load(window),
+    op.localGet(FROM),
+    load(patch),
+    add,
+    store(window),
+  ];
+}
+
+/**
+ * One pixel's patch row (from `FROM`) added onto its window's runs (from
+ * `TO`): four floats at a time, the last one to three one by one (the
+ * chunks of a copy may overlap; those of a sum may not).
+ */
 function addPixel({ run, filterHeight, rowBytes }: PatchGeometry): Instruction[] {
   const code: Instruction[] = [];
   for (let ky = 0; ky < filterHeight; ky++) {
-    for (let offset = 0; offset < 4 * run; offset += 16) {
-      code.push(
-        op.localGet(TO),
-        op.localGet(TO),
-        op.v128LoadOffset(ky * rowBytes + offset),
-        op.localGet(FROM),
-        op.v128LoadOffset(4 * ky * run + offset),
-        op.f32x4Add,
-        op.v128StoreOffset(ky * rowBytes + offset),
-      );
+    for (let at = 0; at < run; at += at + 4 <= run ? 4 : 1) {
+      const lanes = at + 4 <= run ? 4 : 1;
+      code.push(...addAt(ky * rowBytes + 4 * at, 4 * (ky * run + at), lanes));
     }
   }
   return code;
@@ -94,28 +102,22 @@ function addPixel({ run, filterHeight, rowBytes }: PatchGeometry): Instruction[]
  * and reads the windows (`FROM`); the adding kernel the other way round.
  */
 function patchModule(geometry: PatchGeometry, adding: boolean): Uint8Array<ArrayBuffer> {
-  const key = JSON.stringify({ ...geometry, adding });
-  const cached = binaries.get(key);
-  if (cached) return cached;
   const { run, filterHeight, ones } = geometry;
   const rowFloats = run * filterHeight + (ones ? 1 : 0);
-  const perPixel = adding ? addPixel(geometry) : copyPixel(geometry);
   const [windows, patches] = adding ? [TO, FROM] : [FROM, TO];
-  const binary = kernelModule([{
+  return cachedModule(`patch:${JSON.stringify({ ...geometry, adding })}`, () => [{
     name: "row",
     params: [I32, I32, I32, I32],
     locals: [],
     code: countedLoop({
       count: PIXELS,
       body: [
-        ...perPixel,
+        ...(adding ? addPixel(geometry) : copyPixel(geometry)),
         ...advance(windows, op.localGet(STEP)),
         ...advance(patches, op.i32Const(4 * rowFloats)),
       ],
     }),
   }]);
-  binaries.set(key, binary);
-  return binary;
 }
 
 /** The row kernel of `geometry` on `heap`, or undefined for runs under 4 floats or an unreachable heap. */
@@ -127,11 +129,11 @@ export function patchRowKernel(
   return heapKernels(heap, patchModule(geometry, false))?.row as PatchRowKernel | undefined;
 }
 
-/** The adding kernel of `geometry` (no ones column) on `heap`, or undefined for runs not in fours or an unreachable heap. */
+/** The adding kernel of `geometry` (no ones column) on `heap`, or undefined for runs under 4 floats or an unreachable heap. */
 export function patchAddKernel(
   heap: WasmHeap,
   geometry: PatchGeometry,
 ): PatchRowKernel | undefined {
-  if (geometry.run % 4 !== 0 || geometry.ones) return undefined;
+  if (geometry.run < 4 || geometry.ones) return undefined;
   return heapKernels(heap, patchModule(geometry, true))?.row as PatchRowKernel | undefined;
 }

@@ -3,7 +3,9 @@
  * input (stride equal to the window, no padding: LeNet's and DenseNet's
  * 2×2 pools, NiN's global one): each output gradient, divided by the
  * window's size, is written to its window's inputs in one pass over the
- * heap. tfjs's wasm kernel loops over every window position of every input
+ * heap. With four channels or more, the first row of each row of windows
+ * by a generated WebAssembly SIMD kernel, copied to the window's other
+ * rows. tfjs's wasm kernel loops over every window position of every input
  * and takes several times as long. Overlapping or padded windows, and
  * other types than float32, keep tfjs's kernel.
  *
@@ -12,20 +14,23 @@
 import type * as tf from "@tensorflow/tfjs";
 import { once, overrideKernel } from "../../kernel_override.ts";
 import { heapFloats, type WasmHeap } from "../heap.ts";
-import { poolInfo } from "./pool_info.ts";
+import {
+  advance,
+  cachedModule,
+  chunkOffsets,
+  countedLoop,
+  heapKernels,
+  I32,
+  type Instruction,
+  op,
+  V128,
+} from "../simd_module.ts";
+import { poolInfo, tiles } from "./pool_info.ts";
 
 interface AvgPoolGradArgs {
   inputs: { dy: tf.TensorInfo; input: tf.TensorInfo };
   backend: tf.KernelBackend;
   attrs: tf.NamedAttrMap;
-}
-
-/** Whether the windows tile the input: no overlap, no gap between them, no padding. */
-function tiles(info: tf.backend_util.Conv2DInfo): boolean {
-  const { padInfo } = info;
-  return info.strideHeight === info.filterHeight && info.strideWidth === info.filterWidth &&
-    padInfo.top === 0 && padInfo.left === 0 && padInfo.bottom === 0 && padInfo.right === 0 &&
-    info.dilationHeight === 1 && info.dilationWidth === 1;
 }
 
 function avgPoolGradWasm(args: AvgPoolGradArgs, original: tf.KernelFunc): tf.TensorInfo {
@@ -37,8 +42,56 @@ function avgPoolGradWasm(args: AvgPoolGradArgs, original: tf.KernelFunc): tf.Ten
   const heap = backend as unknown as WasmHeap;
   const gradient = heap.makeOutput(input.shape, "float32");
   const [upstream, dx] = [dy, gradient].map((t) => heapFloats(heap, t));
-  spreadOverWindows(info, upstream, dx);
+  spreadOverWindows(info, upstream, dx, heap);
   return gradient;
+}
+
+/** `row(from, to, windows)`: the first row of `windows` windows from `to` on, from dy at `from`. */
+type SpreadKernel = (from: number, to: number, windows: number) => void;
+
+const [FROM, TO, WINDOWS, SCALE] = [0, 1, 2, 3];
+
+/**
+ * The row kernel for `channels` (at least 4) and windows `filterWidth`
+ * wide: each pixel's gradient times `scale`, written `filterWidth` times
+ * side by side, four floats at a time (the last four overlapping where the
+ * channels are not in fours).
+ */
+function spreadKernel(
+  heap: WasmHeap,
+  geometry: { channels: number; filterWidth: number; scale: number },
+): SpreadKernel | undefined {
+  const { channels, filterWidth, scale } = geometry;
+  const writes: Instruction[] = [];
+  for (let kw = 0; kw < filterWidth; kw++) {
+    for (const offset of chunkOffsets(channels)) {
+      writes.push(
+        op.localGet(TO),
+        op.localGet(FROM),
+        op.v128LoadOffset(offset),
+        op.localGet(SCALE),
+        op.f32x4Mul,
+        op.v128StoreOffset(4 * kw * channels + offset),
+      );
+    }
+  }
+  const binary = cachedModule(`avg-pool-gradient:${JSON.stringify(geometry)}`, () => [{
+    name: "row",
+    params: [I32, I32, I32],
+    locals: [V128],
+    code: [
+      ...[op.f32Const(scale), op.f32x4Splat, op.localSet(SCALE)],
+      ...countedLoop({
+        count: WINDOWS,
+        body: [
+          ...writes,
+          ...advance(FROM, op.i32Const(4 * channels)),
+          ...advance(TO, op.i32Const(4 * filterWidth * channels)),
+        ],
+      }),
+    ],
+  }]);
+  return heapKernels(heap, binary)?.row as SpreadKernel | undefined;
 }
 
 /** Writes each of `upstream`'s values, over the window's size, to its window's pixels of `dx`. */
@@ -46,25 +99,49 @@ function spreadOverWindows(
   info: tf.backend_util.Conv2DInfo,
   upstream: Float32Array,
   dx: Float32Array,
+  heap: WasmHeap,
 ): void {
   const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
   const { filterHeight, filterWidth } = info;
   // Rows and columns past the last window (a side the window does not divide) get nothing.
   if (outHeight * filterHeight < inHeight || outWidth * filterWidth < inWidth) dx.fill(0);
   const scale = 1 / (filterHeight * filterWidth);
+  const kernel = channels >= 4 ? spreadKernel(heap, { channels, filterWidth, scale }) : undefined;
   const rowFloats = inWidth * channels;
-  let from = 0;
-  for (let b = 0; b < batchSize; b++) {
-    for (let oh = 0; oh < outHeight; oh++) {
+  const windowRow = kernel ? 1 : filterHeight;
+  for (let b = 0, from = 0; b < batchSize; b++) {
+    for (let oh = 0; oh < outHeight; oh++, from += outWidth * channels) {
       const top = (b * inHeight + oh * filterHeight) * rowFloats;
-      for (let ow = 0; ow < outWidth; ow++, from += channels) {
-        const corner = top + ow * filterWidth * channels;
-        for (let kh = 0; kh < filterHeight; kh++) {
-          for (let kw = 0; kw < filterWidth; kw++) {
-            const to = corner + kh * rowFloats + kw * channels;
-            for (let c = 0; c < channels; c++) dx[to + c] = upstream[from + c] * scale;
-          }
-        }
+      if (kernel) kernel(upstream.byteOffset + 4 * from, dx.byteOffset + 4 * top, outWidth);
+      else spreadRows({ upstream, dx, from, top, rows: windowRow, scale }, info);
+      for (let kh = windowRow; kh < filterHeight; kh++) {
+        dx.copyWithin(top + kh * rowFloats, top, top + rowFloats);
+      }
+    }
+  }
+}
+
+/** A row of windows in JavaScript: dy's row from `from` over `rows` rows of dx from `top`. */
+function spreadRows(
+  place: {
+    upstream: Float32Array;
+    dx: Float32Array;
+    from: number;
+    top: number;
+    rows: number;
+    scale: number;
+  },
+  info: tf.backend_util.Conv2DInfo,
+): void {
+  const { upstream, dx, top, rows, scale } = place;
+  const { inWidth, inChannels: channels, outWidth, filterWidth } = info;
+  const rowFloats = inWidth * channels;
+  for (let ow = 0, from = place.from; ow < outWidth; ow++, from += channels) {
+    const corner = top + ow * filterWidth * channels;
+    for (let kh = 0; kh < rows; kh++) {
+      for (let kw = 0; kw < filterWidth; kw++) {
+        const to = corner + kh * rowFloats + kw * channels;
+        for (let c = 0; c < channels; c++) dx[to + c] = upstream[from + c] * scale;
       }
     }
   }

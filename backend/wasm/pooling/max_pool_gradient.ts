@@ -2,14 +2,15 @@ import type * as tf from "@tensorflow/tfjs";
 import { once, overrideKernel } from "../../kernel_override.ts";
 import { heapFloats, type WasmHeap } from "../heap.ts";
 import { poolInfo } from "./pool_info.ts";
+import { tiledMaxPoolGradient } from "./tiled_max_pool_gradient.ts";
 import {
   addressOf,
   advance,
+  cachedModule,
   countedLoop,
   heapKernels,
   I32,
   type Instruction,
-  kernelModule,
   op,
   V128,
   vectorLoop,
@@ -37,9 +38,6 @@ interface WindowGeometry {
   rowBytes: number;
   pixelBytes: number;
 }
-
-/** Generated modules by geometry, so that each binary is instantiated once per heap. */
-const windowModules = new Map<string, Uint8Array<ArrayBuffer>>();
 
 /** The name of the kernel whose windows hold `rows` × `columns` inputs. */
 function kernelName(rows: number, columns: number): string {
@@ -130,23 +128,20 @@ function rowKernel(geometry: WindowGeometry, rows: number, columns: number): Ins
  * that border windows need no padded copy of the input.
  */
 function windowModule(geometry: WindowGeometry): Uint8Array<ArrayBuffer> {
-  const key = JSON.stringify(geometry);
-  const cached = windowModules.get(key);
-  if (cached) return cached;
-  const kernels = [];
-  for (let rows = 1; rows <= geometry.filterHeight; rows++) {
-    for (let columns = 1; columns <= geometry.filterWidth; columns++) {
-      kernels.push({
-        name: kernelName(rows, columns),
-        params: [I32, I32, I32, I32, I32, I32, I32],
-        locals: [I32, I32, I32, V128, V128, V128, V128],
-        code: rowKernel(geometry, rows, columns),
-      });
+  return cachedModule(`max-pool-gradient:${JSON.stringify(geometry)}`, () => {
+    const kernels = [];
+    for (let rows = 1; rows <= geometry.filterHeight; rows++) {
+      for (let columns = 1; columns <= geometry.filterWidth; columns++) {
+        kernels.push({
+          name: kernelName(rows, columns),
+          params: [I32, I32, I32, I32, I32, I32, I32],
+          locals: [I32, I32, I32, V128, V128, V128, V128],
+          code: rowKernel(geometry, rows, columns),
+        });
+      }
     }
-  }
-  const binary = kernelModule(kernels);
-  windowModules.set(key, binary);
-  return binary;
+    return kernels;
+  });
 }
 
 type RowKernel = (
@@ -161,7 +156,8 @@ type RowKernel = (
 
 /**
  * The gradient of a 2-D max pooling (NHWC) on the wasm backend in one pass
- * over the wasm heap (SIMD kernels where the channels come in fours, else
+ * over the wasm heap (SIMD kernels where the channels come in fours or the
+ * windows tile the input, see `tiled_max_pool_gradient.ts`, else
  * JavaScript): each window's gradient goes to the first input, in row-major
  * order, equal to the window's maximum (the pooling's output), as on tfjs's
  * CPU backend. tfjs's wasm kernel takes three times as long and sends the
@@ -178,10 +174,10 @@ function maxPoolGradWasm(args: MaxPoolGradArgs, original: tf.KernelFunc): tf.Ten
   const gradient = heap.makeOutput(input.shape, "float32");
   const [x, maximum, upstream, dx] = [input, output, dy, gradient].map((t) => heapFloats(heap, t));
   dx.fill(0);
+  const views = { x, maximum, upstream, dx };
   const kernels = channels4(info) && heapKernels(heap, windowModule(windowGeometry(info)));
-  if (kernels) {
-    windowsBySimd(kernels as Record<string, RowKernel>, info, { x, maximum, upstream, dx });
-  } else windowsInJavaScript(info, { x, maximum, upstream, dx });
+  if (kernels) windowsBySimd(kernels as Record<string, RowKernel>, info, views);
+  else if (!tiledMaxPoolGradient(heap, info, views)) windowsInJavaScript(info, views);
   return gradient;
 }
 

@@ -17,3 +17,11 @@ export function poolInfo(input: tf.TensorInfo, attrs: tf.NamedAttrMap): tf.backe
     dimRoundingMode,
   );
 }
+
+/** Whether the windows tile the input: no overlap, no gap between them, no padding. */
+export function tiles(info: tf.backend_util.Conv2DInfo): boolean {
+  const { padInfo } = info;
+  return info.strideHeight === info.filterHeight && info.strideWidth === info.filterWidth &&
+    padInfo.top === 0 && padInfo.left === 0 && padInfo.bottom === 0 && padInfo.right === 0 &&
+    info.dilationHeight === 1 && info.dilationWidth === 1;
+}

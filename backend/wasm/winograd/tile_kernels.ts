@@ -12,12 +12,12 @@
 import type { WasmHeap } from "../heap.ts";
 import {
   advance,
+  cachedModule,
   countedLoop,
   heapKernels,
   I32,
   type Instruction,
   type KernelFunction,
-  kernelModule,
   op,
   V128,
   vectorLoop,
@@ -229,18 +229,6 @@ function outputKernelName(cut: { rows: number; columns: number; relu: boolean })
   return `toImage${cut.rows}x${cut.columns}${cut.relu ? "relu" : ""}`;
 }
 
-/** Binaries by matrix and geometry, so that each is instantiated once per heap. */
-const binaries = new Map<string, Uint8Array<ArrayBuffer>>();
-
-function cachedBinary(key: string, build: () => KernelFunction[]): Uint8Array<ArrayBuffer> {
-  let binary = binaries.get(key);
-  if (binary === undefined) {
-    binary = kernelModule(build());
-    binaries.set(key, binary);
-  }
-  return binary;
-}
-
 /** Calls `f` with a run's fields as its parameters. */
 function asTileKernel(f: unknown): TileKernel {
   const kernel = f as (...args: number[]) => void;
@@ -261,8 +249,8 @@ export function toPlanesKernel(
   matrix: number[][],
   image: ImageGeometry,
 ): TileKernel | undefined {
-  const key = JSON.stringify({ matrix, image });
-  const kernels = heapKernels(heap, cachedBinary(key, () => [imageToPlanes(matrix, image)]));
+  const key = `winograd:${JSON.stringify({ matrix, image })}`;
+  const kernels = heapKernels(heap, cachedModule(key, () => [imageToPlanes(matrix, image)]));
   return kernels && asTileKernel(kernels.toPlanes);
 }
 
@@ -277,8 +265,8 @@ export function toImageKernels(
   image: ImageGeometry,
 ): ((cut: { rows: number; columns: number; relu: boolean }) => TileKernel) | undefined {
   const m = matrix.length;
-  const key = JSON.stringify({ matrix, image, output: true });
-  const binary = cachedBinary(
+  const key = `winograd:${JSON.stringify({ matrix, image, output: true })}`;
+  const binary = cachedModule(
     key,
     () =>
       [false, true].flatMap((relu) =>

@@ -130,12 +130,15 @@ type Pool = {
 };
 
 /**
- * AlexNet's pooling (3, stride 2) at 67 and LeNet-ReLU's (2, stride 2), plus
- * padded, overlapping, non-square ones.
+ * AlexNet's pooling (3, stride 2) at 67 and LeNet's (2, stride 2, 6
+ * channels), plus tiling, padded, overlapping and non-square ones.
  */
 const POOLS: Pool[] = [
   { x: [3, 15, 15, 96], size: 3, stride: 2, pad: "valid" },
   { x: [2, 28, 28, 6], size: 2, stride: 2, pad: "valid" },
+  // Tiling windows over channels not in fours: sides they divide and not, and too few for SIMD.
+  { x: [2, 9, 11, 5], size: 2, stride: 2, pad: "valid" },
+  { x: [2, 8, 6, 3], size: 2, stride: 2, pad: "valid" },
   { x: [2, 9, 7, 5], size: 3, stride: 1, pad: "same" },
   { x: [2, 10, 11, 3], size: [2, 3], stride: 2, pad: "same" },
   // Padded windows over channels in fours (Inception's, the stems' and GoogLeNet's pools).
@@ -181,14 +184,16 @@ Deno.test({
 
 /**
  * Average pools: windows that tile the input (LeNet's and DenseNet's 2×2,
- * NiN's global 5×5, a side the window does not divide) on this project's
- * kernel, and an overlapping and a padded one left to tfjs's.
+ * NiN's global 5×5, a side the window does not divide; by SIMD, and over
+ * fewer than four channels in JavaScript) on this project's kernel, and
+ * an overlapping and a padded one left to tfjs's.
  */
 const AVERAGE_POOLS: Pool[] = [
   { x: [3, 28, 28, 6], size: 2, stride: 2, pad: "valid" },
   { x: [2, 10, 10, 16], size: 2, stride: 2, pad: "valid" },
   { x: [2, 5, 5, 10], size: 5, stride: 5, pad: "valid" },
   { x: [2, 7, 9, 4], size: 2, stride: 2, pad: "valid" },
+  { x: [2, 6, 6, 3], size: 2, stride: 2, pad: "valid" },
   { x: [2, 8, 8, 4], size: 3, stride: 2, pad: "valid" },
   { x: [2, 7, 7, 4], size: 2, stride: 2, pad: "same" },
 ];
@@ -208,6 +213,9 @@ const SUMS: { shape: number[]; axis: number[]; keepDims: boolean }[] = [
   { shape: [3, 4, 6], axis: [1, 0], keepDims: true },
   { shape: [3, 4, 6], axis: [1], keepDims: false },
   { shape: [3, 4, 6], axis: [0, 1, 2], keepDims: false },
+  // LeNet's bias gradients: 6 channels two pixels a period, then an odd count of pixels.
+  { shape: [16, 28, 28, 6], axis: [0, 1, 2], keepDims: false },
+  { shape: [3, 5, 6], axis: [0, 1], keepDims: false },
 ];
 
 Deno.test({
