@@ -249,9 +249,10 @@ function blockedSums(
   for (let first = 0; first < layout.rows; first += BLOCK_ROWS) {
     for (const target of targets) target.fill(0);
     run(first, Math.min(BLOCK_ROWS, layout.rows - first));
-    targets.forEach((target, k) =>
-      target.forEach((value, position) => totals[k][position % layout.channels] += value)
-    );
+    for (let k = 0; k < targets.length; k++) {
+      const [target, total] = [targets[k], totals[k]];
+      for (let p = 0; p < target.length; p++) total[p % layout.channels] += target[p];
+    }
   }
   return totals;
 }

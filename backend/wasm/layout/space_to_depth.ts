@@ -1,11 +1,13 @@
 import type * as tf from "@tensorflow/tfjs";
 import { convGradientInfo } from "../../conv_info.ts";
 import { once, overrideKernel } from "../../kernel_override.ts";
-import { blas } from "../blas.ts";
-import { isFusedActivation } from "../bias_activation.ts";
+import { type Blas, blas } from "../blas.ts";
+import { type FusedActivation, isFusedActivation } from "../bias_activation.ts";
 import { WasmWorkspace } from "../workspace.ts";
 import { im2colConvolution } from "./im2col.ts";
 import { padInto } from "./pad.ts";
+
+type ConvInfo = ReturnType<typeof convGradientInfo>;
 
 interface FusedConvArgs {
   inputs: { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo };
@@ -47,7 +49,7 @@ function routedGeometry(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: tf.Named
 }
 
 /** Whether a strided convolution has at most {@link MAX_DEPTH} channels once space-to-depth rearranged. */
-function fewChannels(info: ReturnType<typeof convGradientInfo>): boolean {
+function fewChannels(info: ConvInfo): boolean {
   return info.inChannels * info.strideHeight * info.strideHeight <= MAX_DEPTH;
 }
 
@@ -56,7 +58,7 @@ function fewChannels(info: ReturnType<typeof convGradientInfo>): boolean {
  * rearranged space-to-depth: a square filter, sides divisible by the
  * stride, and the same output size.
  */
-function spaceToDepthFits(info: ReturnType<typeof convGradientInfo>): boolean {
+function spaceToDepthFits(info: ConvInfo): boolean {
   const stride = info.strideHeight;
   const taps = Math.ceil(info.filterHeight / stride);
   return info.filterWidth === info.filterHeight && info.inHeight % stride === 0 &&
@@ -95,43 +97,62 @@ function paddedInput(
  * the rest to XNNPACK).
  */
 function routedConv(args: FusedConvArgs, inner: tf.KernelFunc): tf.TensorInfo {
-  const { inputs: { x, filter, bias }, backend, attrs } = args;
+  const { inputs: { x, filter }, attrs } = args;
   const info = routedGeometry(x, filter, attrs);
   const activation = (attrs.activation as string | undefined) ?? "linear";
   const library = blas();
   if (info && library && isFusedActivation(activation)) {
-    const work = new WasmWorkspace(backend);
-    const { top, left } = info.padInfo;
-    const rows = (info.outHeight - 1) * info.strideHeight + info.filterHeight;
-    const columns = (info.outWidth - 1) * info.strideWidth + info.filterWidth;
-    const unpadded = top === 0 && left === 0 && rows <= info.inHeight && columns <= info.inWidth;
-    const padded = unpadded ? x : paddedInput(work, x, { rows, columns, top, left });
-    const output = im2colConvolution(work, {
-      x: padded,
-      filter,
-      bias,
-      activation,
-      library,
-      layout: {
-        rows: unpadded ? info.inHeight : rows,
-        columns: unpadded ? info.inWidth : columns,
-        channels: info.inChannels,
-        filterHeight: info.filterHeight,
-        filterWidth: info.filterWidth,
-        strideHeight: info.strideHeight,
-        strideWidth: info.strideWidth,
-        outHeight: info.outHeight,
-        outWidth: info.outWidth,
-      },
-      outChannels: info.outChannels,
-    });
-    work.release(output);
-    return output;
+    return im2colRoute(args, { info, library, activation });
   }
   const strided = info !== undefined && info.strideHeight > 1;
   if (!strided || !fewChannels(info) || attrs.pad !== "valid" || !spaceToDepthFits(info)) {
     return inner(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
+  return spaceToDepthRoute(args, info, inner);
+}
+
+/** The convolution as im2col products on the BLAS, over x padded first where it is padded. */
+function im2colRoute(
+  { inputs: { x, filter, bias }, backend }: FusedConvArgs,
+  how: { info: ConvInfo; library: Blas; activation: FusedActivation },
+): tf.TensorInfo {
+  const { info, library, activation } = how;
+  const work = new WasmWorkspace(backend);
+  const { top, left } = info.padInfo;
+  const rows = (info.outHeight - 1) * info.strideHeight + info.filterHeight;
+  const columns = (info.outWidth - 1) * info.strideWidth + info.filterWidth;
+  const unpadded = top === 0 && left === 0 && rows <= info.inHeight && columns <= info.inWidth;
+  const padded = unpadded ? x : paddedInput(work, x, { rows, columns, top, left });
+  const output = im2colConvolution(work, {
+    x: padded,
+    filter,
+    bias,
+    activation,
+    library,
+    layout: {
+      rows: unpadded ? info.inHeight : rows,
+      columns: unpadded ? info.inWidth : columns,
+      channels: info.inChannels,
+      filterHeight: info.filterHeight,
+      filterWidth: info.filterWidth,
+      strideHeight: info.strideHeight,
+      strideWidth: info.strideWidth,
+      outHeight: info.outHeight,
+      outWidth: info.outWidth,
+    },
+    outChannels: info.outChannels,
+  });
+  work.release(output);
+  return output;
+}
+
+/** The strided convolution as `inner`'s stride-1 one over x rearranged space-to-depth. */
+function spaceToDepthRoute(
+  args: FusedConvArgs,
+  info: ConvInfo,
+  inner: tf.KernelFunc,
+): tf.TensorInfo {
+  const { inputs: { x, filter, bias }, backend, attrs } = args;
   const [batch, height, width, channels] = x.shape;
   const stride = info.strideHeight;
   const size = info.filterHeight;

@@ -11,6 +11,7 @@
  */
 import type { WasmHeap } from "../heap.ts";
 import {
+  addressOf,
   advance,
   cachedModule,
   countedLoop,
@@ -116,7 +117,7 @@ function overTiles(at: number, perVector: Instruction[]): Instruction[] {
 
 /** The address `a + b` of two locals into `target`. */
 function sumInto(target: number, a: number, b: number): Instruction[] {
-  return [op.localGet(a), op.localGet(b), op.i32Add, op.localSet(target)];
+  return [...addressOf(a, b), op.localSet(target)];
 }
 
 /**
