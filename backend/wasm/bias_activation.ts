@@ -45,50 +45,30 @@ function activate(activation: FusedActivation): Instruction[] {
   return activation === "sigmoid" ? sigmoid(SIGMOID) : [];
 }
 
-/** `activation(v + b)` in place, b cycling through the bias (the float32 sum, as JavaScript rounds it). */
-function biasKernel(activation: FusedActivation) {
-  const nextChannel: Instruction[] = [
-    // CHANNEL + 16, or 0 at the end of the channels.
-    op.i32Const(0),
-    op.localGet(CHANNEL),
-    op.i32Const(16),
-    op.i32Add,
-    op.localTee(CHANNEL),
-    op.localGet(CHANNEL),
-    op.localGet(CHANNEL_BYTES),
-    op.i32Eq,
-    op.select,
-    op.localSet(CHANNEL),
-  ];
-  return {
-    name: `bias_${activation}`,
-    params: [I32, I32, I32, I32],
-    locals: LOCALS,
-    code: [
-      ...setup(activation),
-      ...vectorLoop({
-        at: AT,
-        bytes: BYTES,
-        body: [
-          ...addressOf(VALUES, AT),
-          ...addressOf(VALUES, AT),
-          op.v128Load,
-          ...addressOf(BIAS, CHANNEL),
-          op.v128Load,
-          op.f32x4Add,
-          ...activate(activation),
-          op.v128Store,
-          ...nextChannel,
-        ],
-      }),
-    ],
-  };
-}
+/** CHANNEL + 16, or 0 at the end of the channels. */
+const NEXT_CHANNEL: Instruction[] = [
+  op.i32Const(0),
+  op.localGet(CHANNEL),
+  op.i32Const(16),
+  op.i32Add,
+  op.localTee(CHANNEL),
+  op.localGet(CHANNEL),
+  op.localGet(CHANNEL_BYTES),
+  op.i32Eq,
+  op.select,
+  op.localSet(CHANNEL),
+];
 
-/** `activation(v)` in place: activate_ACTIVATION(values, unused, unused, bytes). */
-function activationKernel(activation: FusedActivation) {
+/**
+ * `activation(v + b)` in place, b cycling through the bias (the float32
+ * sum, as JavaScript rounds it): bias_ACTIVATION(values, bias,
+ * channelBytes, bytes); or without a bias `activation(v)`:
+ * activate_ACTIVATION(values, unused, unused, bytes).
+ */
+function passKernel(activation: FusedActivation, withBias: boolean) {
+  const bias = [...addressOf(BIAS, CHANNEL), op.v128Load, op.f32x4Add];
   return {
-    name: `activate_${activation}`,
+    name: `${withBias ? "bias" : "activate"}_${activation}`,
     params: [I32, I32, I32, I32],
     locals: LOCALS,
     code: [
@@ -100,8 +80,10 @@ function activationKernel(activation: FusedActivation) {
           ...addressOf(VALUES, AT),
           ...addressOf(VALUES, AT),
           op.v128Load,
+          ...(withBias ? bias : []),
           ...activate(activation),
           op.v128Store,
+          ...(withBias ? NEXT_CHANNEL : []),
         ],
       }),
     ],
@@ -111,9 +93,9 @@ function activationKernel(activation: FusedActivation) {
 const ACTIVATIONS: FusedActivation[] = ["linear", "relu", "sigmoid"];
 
 const MODULE = kernelModule([
-  ...ACTIVATIONS.map(biasKernel),
-  activationKernel("relu"),
-  activationKernel("sigmoid"),
+  ...ACTIVATIONS.map((activation) => passKernel(activation, true)),
+  passKernel("relu", false),
+  passKernel("sigmoid", false),
 ]);
 
 /** `values[from..]` plus the bias and through the activation, in JavaScript. */

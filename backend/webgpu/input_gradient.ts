@@ -3,8 +3,8 @@
  * forward convolution (see `inputGradientByConvolution`): tfjs's default
  * kernel is a direct loop without workgroup memory, while its forward
  * convolution is a tiled, vectorised matrix product. Strided convolutions
- * keep tfjs's kernel (AlexNet's only strided one, the first, needs no input
- * gradient).
+ * (ResNet's downsampling layers) as a product and a pass that adds the
+ * patches back (`strided_input_gradient.ts`).
  *
  * @module
  */
@@ -18,6 +18,7 @@ import {
 import { KernelWorkspace } from "../kernel_workspace.ts";
 import { once, overrideKernel } from "../kernel_override.ts";
 import { webgpuKernelOptions } from "./tuning/kernel_options.ts";
+import { stridedInputGradient } from "./strided_input_gradient.ts";
 
 /**
  * Replaces tfjs-backend-webgpu's `Conv2DBackpropInput` with the variant the
@@ -28,10 +29,15 @@ export const registerWebGPUInputGradient: () => void = once(() => {
   overrideKernel("Conv2DBackpropInput", "webgpu", (original) => (args) => {
     const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
     const attrs = args.attrs as tf.NamedAttrMap;
-    const pads = attrs.dataFormat === "NCHW" ? undefined : inputGradientPads(
-      convGradientInfo(attrs.inputShape as number[], filter.shape, attrs),
-    );
+    const info = attrs.dataFormat === "NCHW"
+      ? undefined
+      : convGradientInfo(attrs.inputShape as number[], filter.shape, attrs);
+    const pads = info && inputGradientPads(info);
     const variant = webgpuKernelOptions().inputGradient;
+    if (variant === "convolution" && info && pads === undefined) {
+      const gradient = stridedInputGradient(args.backend as tf.KernelBackend, { dy, filter, info });
+      if (gradient) return gradient;
+    }
     if (variant !== "convolution" || pads === undefined) {
       const flags = tf.env();
       const naive = flags.getBool("WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE");

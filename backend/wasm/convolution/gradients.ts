@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { convGradientInfo } from "../../conv_info.ts";
 import { inputGradientByConvolution, inputGradientPads } from "../../conv_input_gradient.ts";
 import { once, overrideKernel } from "../../kernel_override.ts";
-import { imagesPerPatchChunk, patchRows } from "../layout/im2col.ts";
+import { imagesPerPatchChunk, patchLayout, patchRows } from "../layout/im2col.ts";
 import { transposeInto, turnedFilterInto } from "../layout/transpose.ts";
 import { padInto } from "../layout/pad.ts";
 import { blas } from "../blas.ts";
@@ -108,17 +108,10 @@ function im2colFilterGradient(
   const info = convGradientInfo(x.shape, filterShape, attrs);
   const { padInfo, outHeight, outWidth, filterHeight, filterWidth, inChannels, outChannels } = info;
   const [batch, height, width] = x.shape;
-  const layout = {
+  const layout = patchLayout(info, {
     rows: (outHeight - 1) * info.strideHeight + filterHeight,
     columns: (outWidth - 1) * info.strideWidth + filterWidth,
-    channels: inChannels,
-    filterHeight,
-    filterWidth,
-    strideHeight: info.strideHeight,
-    strideWidth: info.strideWidth,
-    outHeight,
-    outWidth,
-  };
+  });
   const taps = filterHeight * filterWidth * inChannels;
   const pixels = outHeight * outWidth;
   const chunk = imagesPerPatchChunk({ batch, pixels, rowFloats: taps });

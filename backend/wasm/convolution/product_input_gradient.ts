@@ -13,7 +13,12 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { blas } from "../blas.ts";
-import { addPatchRows, imagesPerPatchChunk, type PatchLayout } from "../layout/im2col.ts";
+import {
+  addPatchRows,
+  imagesPerPatchChunk,
+  type PatchLayout,
+  patchLayout,
+} from "../layout/im2col.ts";
 import { transposeInto } from "../layout/transpose.ts";
 import { WasmWorkspace } from "../workspace.ts";
 
@@ -28,17 +33,10 @@ export function inputGradientByProducts(
 ): tf.TensorInfo {
   const { dy, filter, info } = options;
   const { batchSize: batch, inHeight, inWidth, inChannels, outChannels, padInfo } = info;
-  const layout: PatchLayout = {
+  const layout = patchLayout(info, {
     rows: Math.max((info.outHeight - 1) * info.strideHeight + info.filterHeight, padInfo.top),
     columns: Math.max((info.outWidth - 1) * info.strideWidth + info.filterWidth, padInfo.left),
-    channels: inChannels,
-    filterHeight: info.filterHeight,
-    filterWidth: info.filterWidth,
-    strideHeight: info.strideHeight,
-    strideWidth: info.strideWidth,
-    outHeight: info.outHeight,
-    outWidth: info.outWidth,
-  };
+  });
   const taps = info.filterHeight * info.filterWidth * inChannels;
   const pixels = info.outHeight * info.outWidth;
   const chunk = imagesPerPatchChunk({ batch, pixels, rowFloats: taps });

@@ -33,6 +33,26 @@ export interface PatchLayout {
   outWidth: number;
 }
 
+/**
+ * The patch layout of a convolution of `info`'s geometry over an input of
+ * `rows` × `columns` per image (padded already, or not padded at all).
+ */
+export function patchLayout(
+  info: tf.backend_util.Conv2DInfo,
+  input: { rows: number; columns: number },
+): PatchLayout {
+  return {
+    ...input,
+    channels: info.inChannels,
+    filterHeight: info.filterHeight,
+    filterWidth: info.filterWidth,
+    strideHeight: info.strideHeight,
+    strideWidth: info.strideWidth,
+    outHeight: info.outHeight,
+    outWidth: info.outWidth,
+  };
+}
+
 /** Runs shorter than this are copied element by element (cheaper than a `set` call). */
 const SHORT_RUN = 64;
 

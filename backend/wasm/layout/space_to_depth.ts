@@ -4,7 +4,7 @@ import { once, overrideKernel } from "../../kernel_override.ts";
 import { type Blas, blas } from "../blas.ts";
 import { type FusedActivation, isFusedActivation } from "../bias_activation.ts";
 import { WasmWorkspace } from "../workspace.ts";
-import { im2colConvolution } from "./im2col.ts";
+import { im2colConvolution, patchLayout } from "./im2col.ts";
 import { padInto } from "./pad.ts";
 
 type ConvInfo = ReturnType<typeof convGradientInfo>;
@@ -129,17 +129,10 @@ function im2colRoute(
     bias,
     activation,
     library,
-    layout: {
+    layout: patchLayout(info, {
       rows: unpadded ? info.inHeight : rows,
       columns: unpadded ? info.inWidth : columns,
-      channels: info.inChannels,
-      filterHeight: info.filterHeight,
-      filterWidth: info.filterWidth,
-      strideHeight: info.strideHeight,
-      strideWidth: info.strideWidth,
-      outHeight: info.outHeight,
-      outWidth: info.outWidth,
-    },
+    }),
     outChannels: info.outChannels,
   });
   work.release(output);

@@ -56,9 +56,15 @@ export interface ConvGeometry {
   padLeft: number;
 }
 
-/** Whether no window of the convolution reaches outside its input (no padding). */
+/**
+ * Whether no window of the convolution reaches outside its input: no
+ * padding at the top and left, and the last window ending inside (tfjs's
+ * strided "same" pads only the bottom and right where the sides call for it).
+ */
 function alwaysInside(g: ConvGeometry): boolean {
-  return g.padTop === 0 && g.padLeft === 0;
+  return g.padTop === 0 && g.padLeft === 0 &&
+    (g.outHeight - 1) * g.strideHeight + g.filterHeight <= g.inHeight &&
+    (g.outWidth - 1) * g.strideWidth + g.filterWidth <= g.inWidth;
 }
 
 /** WGSL that tells whether (ih, iw) lies inside the input. */

@@ -33,10 +33,15 @@ async function compareWithCpu(
   await setupBackend("cpu");
 }
 
-/** The network's convolutions (see `NETWORK_CONVOLUTIONS`) and a small "same" one. */
+/**
+ * The network's convolutions (see `NETWORK_CONVOLUTIONS`; the strided ones' input gradients as a
+ * product and the patches added back), a small "same" one, and a strided "same" one (ResNet's
+ * downsampling shape, padded at the bottom and right).
+ */
 const CONVOLUTIONS: ConvCase[] = [
   ...NETWORK_CONVOLUTIONS,
   { x: [6, 13, 13, 8], filter: [3, 3, 8, 12], stride: 1, pad: "same" },
+  { x: [2, 12, 12, 8], filter: [3, 3, 8, 16], stride: 2, pad: "same" },
 ];
 
 /**
