@@ -180,8 +180,8 @@ function conv2DBackpropFilterWasm({ inputs, backend, attrs }: KernelArgs): tf.Te
 /**
  * Fewest input channels for which a stride-1 input gradient runs as the
  * turned convolution: into fewer, products (`inputGradientByProducts`) are
- * 2–3 times as fast (LeNet's second layer, 16 → 6 channels: 11.5 ms
- * against 3.8 for 128 examples), and Winograd's algorithm takes 8 and more.
+ * several times as fast (LeNet's second layer, 16 → 6 channels: 11.5 ms
+ * against 1.4 for 128 examples), and Winograd's algorithm takes 8 and more.
  */
 const CONVOLUTION_MIN_IN_CHANNELS = 8;
 
