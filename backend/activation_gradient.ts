@@ -8,7 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { wasmActivationGradient } from "./wasm/activation_gradient.ts";
+import { wasmActivationGradient } from "./wasm/activation/activation_gradient.ts";
 import { webgpuActivationGradient } from "./webgpu/activation_gradient.ts";
 import { once } from "./kernel_override.ts";
 

@@ -4,7 +4,7 @@
  * lcm(channels, 4) floats, so that any channel count runs four floats at a
  * time: a row of the loops is one pixel where the channels come in fours,
  * two for LeNet's 6, four for odd counts. The sigmoid runs in SIMD too
- * (`simd_sigmoid.ts`). Per-channel sums are taken in float32 over blocks of
+ * (`wasm/activation/sigmoid.ts`). Per-channel sums are taken in float32 over blocks of
  * rows and added into float64 totals between blocks, so rounding stays that
  * of a block.
  *
@@ -25,7 +25,7 @@ import {
   vectorLoop,
   vectorPeriod,
 } from "../wasm/simd_module.ts";
-import { sigmoid, SIGMOID_LOCALS, sigmoidSetup } from "../wasm/simd_sigmoid.ts";
+import { sigmoid, SIGMOID_LOCALS, sigmoidSetup } from "../wasm/activation/sigmoid.ts";
 import { WasmWorkspace } from "../wasm/workspace.ts";
 
 /** Rows summed in float32 before their sums join the float64 totals. */

@@ -12,7 +12,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { once, overrideKernel } from "../../kernel_override.ts";
-import { addBiasAndActivate, isFusedActivation } from "../bias_activation.ts";
+import { addBiasAndActivate, isFusedActivation } from "../activation/bias_activation.ts";
 import { blas } from "../blas.ts";
 import { heapViews, type WasmHeap } from "../heap.ts";
 

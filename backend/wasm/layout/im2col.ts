@@ -1,5 +1,5 @@
 import type * as tf from "@tensorflow/tfjs";
-import { addBiasAndActivate, type FusedActivation } from "../bias_activation.ts";
+import { addBiasAndActivate, type FusedActivation } from "../activation/bias_activation.ts";
 import type { Blas } from "../blas.ts";
 import type { WasmWorkspace } from "../workspace.ts";
 import type { WasmHeap } from "../heap.ts";

@@ -2,7 +2,7 @@ import type * as tf from "@tensorflow/tfjs";
 import { convGradientInfo } from "../../conv_info.ts";
 import { once, overrideKernel } from "../../kernel_override.ts";
 import { type Blas, blas } from "../blas.ts";
-import { type FusedActivation, isFusedActivation } from "../bias_activation.ts";
+import { type FusedActivation, isFusedActivation } from "../activation/bias_activation.ts";
 import { WasmWorkspace } from "../workspace.ts";
 import { im2colConvolution, patchLayout } from "./im2col.ts";
 import { padInto } from "./pad.ts";

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { type Instruction, op } from "./simd_module.ts";
+import { type Instruction, op } from "../simd_module.ts";
 
 /** Below this, exp underflows past float32's smallest normal power of two. */
 const LOWEST_EXPONENT = -87;

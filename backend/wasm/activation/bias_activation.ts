@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { WasmHeap } from "./heap.ts";
+import type { WasmHeap } from "../heap.ts";
 import {
   addressOf,
   heapKernels,
@@ -17,8 +17,8 @@ import {
   op,
   V128,
   vectorLoop,
-} from "./simd_module.ts";
-import { sigmoid, SIGMOID_LOCALS, sigmoidSetup } from "./simd_sigmoid.ts";
+} from "../simd_module.ts";
+import { sigmoid, SIGMOID_LOCALS, sigmoidSetup } from "./sigmoid.ts";
 
 /** The activations a fused convolution may end with that these passes apply. */
 export type FusedActivation = "linear" | "relu" | "sigmoid";

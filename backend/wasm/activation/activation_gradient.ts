@@ -1,5 +1,5 @@
 import type * as tf from "@tensorflow/tfjs";
-import { heapViews, type WasmHeap } from "./heap.ts";
+import { heapViews, type WasmHeap } from "../heap.ts";
 import {
   addressOf,
   heapKernels,
@@ -8,7 +8,7 @@ import {
   kernelModule,
   op,
   vectorLoop,
-} from "./simd_module.ts";
+} from "../simd_module.ts";
 
 /** The activations whose gradient this kernel computes. */
 type GradientActivation = "relu" | "sigmoid";
