@@ -1,8 +1,8 @@
 /**
  * Batch normalisation's training kernels (statistics, normalisation,
- * gradients: see `passes.ts`) on the cpu and wasm backends,
- * which run them as passes over each tensor's memory. WebGPU has none:
- * there `training/layers/batch_norm.ts` composes tfjs's operations.
+ * gradients: see `passes.ts`) on the cpu and wasm backends, which run them
+ * as passes over each tensor's memory, and on WebGPU
+ * (`../webgpu/batch_norm.ts`).
  *
  * @module
  */
@@ -17,6 +17,7 @@ import {
 import { heapViews, type WasmHeap } from "../wasm/heap.ts";
 import { once } from "../kernel_override.ts";
 import { simdPasses } from "./simd.ts";
+import { webgpuMoments, webgpuNormalize, webgpuNormalizeGradients } from "../webgpu/batch_norm.ts";
 
 /** Kernel names: per-channel mean and variance; the normalisation; its gradients. */
 export const BATCH_NORM_MOMENTS = "FashionBatchNormMoments";
@@ -86,7 +87,7 @@ function forward(memory: Memory, inputs: Inputs, attrs: BatchNormAttrs): tf.Tens
 }
 
 function backward(memory: Memory, inputs: Inputs, attrs: BatchNormAttrs): tf.TensorInfo[] {
-  const { dy, x, mean, inverseDeviation, gamma, beta } = inputs;
+  const { dy, x, y, mean, inverseDeviation, gamma, beta } = inputs;
   const channels = channelsOf(x);
   const dx = memory.output(x.shape);
   const dGamma = memory.output([channels]);
@@ -102,7 +103,8 @@ function backward(memory: Memory, inputs: Inputs, attrs: BatchNormAttrs): tf.Ten
     gamma,
     beta,
   ]);
-  normalizeGradients(dyv, xv, channelNorm(perChannel, channels, attrs), {
+  const maps = { dy: dyv, x: xv, y: y && memory.views([y])[0] };
+  normalizeGradients(maps, channelNorm(perChannel, channels, attrs), {
     dx: dxv,
     dGamma: dgv,
     dBeta: dbv,
@@ -139,14 +141,42 @@ const SIMD: Record<
     const heap = backend as unknown as WasmHeap;
     const dx = heap.makeOutput(inputs.x.shape, "float32");
     const [dGamma, dBeta] = [0, 1].map(() => heap.makeOutput([channels], "float32"));
-    const { dy, x, mean, inverseDeviation, gamma, beta } = inputs;
-    passes.gradients({ dy, x, mean, inverseDeviation, gamma, beta, dx, dGamma, dBeta });
+    const { dy, x, y, mean, inverseDeviation, gamma, beta } = inputs;
+    passes.gradients({ dy, x, y, mean, inverseDeviation, gamma, beta, dx, dGamma, dBeta });
     return [dx, dGamma, dBeta];
   },
 };
 
-/** Registers the three kernels on the cpu and wasm backends (once). */
+/** The three kernels on WebGPU. */
+const WEBGPU: Record<
+  string,
+  (backend: tf.KernelBackend, inputs: Inputs, attrs: BatchNormAttrs) => tf.TensorInfo[]
+> = {
+  [BATCH_NORM_MOMENTS]: (backend, { x }) => webgpuMoments(backend, x),
+  [BATCH_NORM_FORWARD]: (backend, inputs, attrs) => {
+    const { x, mean, inverseDeviation, gamma, beta } = inputs;
+    return [webgpuNormalize(backend, { x, mean, inverseDeviation, gamma, beta }, attrs.activation)];
+  },
+  [BATCH_NORM_BACKWARD]: (backend, inputs, attrs) =>
+    webgpuNormalizeGradients(backend, inputs, attrs.activation),
+};
+
+/** Registers the three kernels on the cpu, wasm and WebGPU backends (once). */
 export const registerBatchNormKernels: () => void = once(() => {
+  for (const [kernelName, run] of Object.entries(WEBGPU)) {
+    tf.registerKernel({
+      kernelName,
+      backendName: "webgpu",
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const outputs = run(
+          backend as tf.KernelBackend,
+          inputs as Inputs,
+          attrs as unknown as BatchNormAttrs,
+        );
+        return kernelName === BATCH_NORM_FORWARD ? outputs[0] : outputs;
+      },
+    });
+  }
   for (const [backendName, memoryOf] of [["cpu", cpuMemory], ["wasm", wasmMemory]] as const) {
     const kernel = (
       kernelName: string,

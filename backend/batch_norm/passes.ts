@@ -22,6 +22,17 @@ export interface ChannelNorm {
   activation: NormActivation;
 }
 
+/**
+ * What the backward pass reads besides the statistics: the gradient at the
+ * output, the input, and for the sigmoid its output, which the next layer
+ * keeps for its own gradient anyway: reading it is cheaper than recomputing it.
+ */
+export interface BackwardMaps {
+  dy: Float32Array;
+  x: Float32Array;
+  y?: Float32Array;
+}
+
 /** Writes each channel's mean and biased variance of `x` [..., channels]. */
 export function channelMoments(
   x: Float32Array,
@@ -64,18 +75,19 @@ export function normalizeInto(x: Float32Array, y: Float32Array, norm: ChannelNor
  * The gradients of the normalisation for dy at its output: dγ = Σ dz · x̂,
  * dβ = Σ dz and dx = γ · inverseDeviation · (dz − (dβ + x̂ · dγ) / n),
  * where dz is dy through the activation's gradient and x̂ the normalised
- * input, both recomputed from x (nothing but x and the statistics is kept).
- * dz goes into `dx` first, which the last pass turns into dx in place.
+ * input, recomputed from x. The sigmoid's gradient reads its output `y`
+ * (see {@link BackwardMaps}). dz goes into `dx` first, which the last pass
+ * turns into dx in place.
  */
 export function normalizeGradients(
-  dy: Float32Array,
-  x: Float32Array,
+  maps: BackwardMaps,
   norm: ChannelNorm,
   out: { dx: Float32Array; dGamma: Float32Array; dBeta: Float32Array },
 ): void {
   const { channels, mean, inverseDeviation } = norm;
+  const { x } = maps;
   const { dx } = out;
-  activationGradientInto(dy, x, norm, dx);
+  activationGradientInto(maps, norm, dx);
   const dGamma = new Float64Array(channels);
   const dBeta = new Float64Array(channels);
   for (let i = 0; i < x.length; i += channels) {
@@ -100,29 +112,24 @@ export function normalizeGradients(
 }
 
 /**
- * dy through the activation's gradient into `dz`, the pre-activation
- * recomputed from x as the forward pass computed it (the same ReLU mask).
+ * dy through the activation's gradient into `dz`: ReLU's mask from the
+ * pre-activation recomputed from x as the forward pass computed it, the
+ * sigmoid's σ·(1 − σ) from its output.
  */
-function activationGradientInto(
-  dy: Float32Array,
-  x: Float32Array,
-  norm: ChannelNorm,
-  dz: Float32Array,
-): void {
+function activationGradientInto(maps: BackwardMaps, norm: ChannelNorm, dz: Float32Array): void {
+  const { dy, x, y } = maps;
   const { channels, mean, beta, activation } = norm;
   if (activation === "linear") {
     dz.set(dy);
-    return;
-  }
-  const scale = scales(norm);
-  for (let i = 0; i < x.length; i += channels) {
-    for (let c = 0; c < channels; c++) {
-      const z = (x[i + c] - mean[c]) * scale[c] + beta[c];
-      if (activation === "relu") {
+  } else if (activation === "sigmoid") {
+    if (y === undefined) throw new Error("the sigmoid's gradient needs its output");
+    for (let i = 0; i < y.length; i++) dz[i] = dy[i] * y[i] * (1 - y[i]);
+  } else {
+    const scale = scales(norm);
+    for (let i = 0; i < x.length; i += channels) {
+      for (let c = 0; c < channels; c++) {
+        const z = (x[i + c] - mean[c]) * scale[c] + beta[c];
         dz[i + c] = z > 0 ? dy[i + c] : 0;
-      } else {
-        const y = 1 / (1 + Math.exp(-z));
-        dz[i + c] = dy[i + c] * y * (1 - y);
       }
     }
   }

@@ -40,21 +40,22 @@ interface VectorLocals {
 /**
  * A function looping over `rows` rows of `rowBytes` each (the last two
  * parameters), `body` run on each vector of four floats at byte `at`;
- * the pointers `advancing` move to the next row after each.
+ * the pointers `advancing` move to the next row after each. A body that
+ * computes the sigmoid says so (`sigmoid`): its constants are set first.
  */
 function rowLoop(
   name: string,
-  pointers: number,
-  advancing: number[],
+  loop: { pointers: number; advancing: number[]; sigmoid?: boolean },
   body: (at: number, locals: VectorLocals) => Instruction[],
 ) {
+  const { pointers, advancing } = loop;
   const [rowBytes, rows, at, v] = [pointers, pointers + 1, pointers + 2, pointers + 3];
   return {
     name,
     params: Array(pointers + 2).fill(I32),
-    locals: [I32, V128, ...Array(SIGMOID_LOCALS).fill(V128)],
+    locals: [I32, V128, ...Array(loop.sigmoid ? SIGMOID_LOCALS : 0).fill(V128)],
     code: [
-      ...sigmoidSetup(v + 1),
+      ...(loop.sigmoid ? sigmoidSetup(v + 1) : []),
       ...countedLoop({
         count: rows,
         body: [
@@ -100,29 +101,29 @@ const ACTIVATIONS: NormActivation[] = ["linear", "relu", "sigmoid"];
 
 /** The activation of the vector on the stack, in its place. */
 function activate(activation: NormActivation, locals: VectorLocals): Instruction[] {
-  if (activation === "relu") return [op.f32Const(0), op.f32x4Splat, op.f32x4Max];
+  if (activation === "relu") return [op.f32Const(0), op.f32x4Splat, op.f32x4Pmax];
   return activation === "sigmoid" ? sigmoid(locals.sigmoid) : [];
 }
 
 /**
  * dz, dy at `dy` through the activation's gradient, on the stack: ReLU's
  * mask is the pre-activation's sign, recomputed as the forward pass
- * computed it; the sigmoid's gradient is σ(z)·(1 − σ(z)).
+ * computed it; the sigmoid's gradient is y·(1 − y) of its output at `y`.
  */
 function activationGradient(
   activation: NormActivation,
   at: number,
-  p: { dy: number; x: number; mean: number; scale: number; beta: number },
+  p: { dy: number; x: number; y: number; mean: number; scale: number; beta: number },
   locals: VectorLocals,
 ): Instruction[] {
   if (activation === "linear") return load(p.dy, at);
-  const z = normalised(at, p);
-  const zero = [op.f32Const(0), op.f32x4Splat];
-  if (activation === "relu") return [...z, ...zero, op.f32x4Gt, ...load(p.dy, at), op.v128And];
+  if (activation === "relu") {
+    const zero = [op.f32Const(0), op.f32x4Splat];
+    return [...normalised(at, p), ...zero, op.f32x4Gt, ...load(p.dy, at), op.v128And];
+  }
   const { v } = locals;
   return [
-    ...z,
-    ...sigmoid(locals.sigmoid),
+    ...load(p.y, at),
     op.localTee(v),
     ...[op.f32Const(1), op.f32x4Splat, op.localGet(v), op.f32x4Sub, op.f32x4Mul],
     ...load(p.dy, at),
@@ -131,7 +132,7 @@ function activationGradient(
 }
 
 /** Σx and Σx² per position of the period: moments(x, sums, squares, rowBytes, rows). */
-const moments = rowLoop("moments", 3, [0], (at, { v }) => [
+const moments = rowLoop("moments", { pointers: 3, advancing: [0] }, (at, { v }) => [
   ...load(0, at),
   op.localSet(v),
   ...addInto(1, at, [op.localGet(v)]),
@@ -140,7 +141,8 @@ const moments = rowLoop("moments", 3, [0], (at, { v }) => [
 
 /** y = activation((x − mean)·scale + β): normalize_ACTIVATION(x, y, mean, scale, beta, …). */
 function normalize(activation: NormActivation) {
-  return rowLoop(`normalize_${activation}`, 5, [0, 1], (at, locals) => [
+  const loop = { pointers: 5, advancing: [0, 1], sigmoid: activation === "sigmoid" };
+  return rowLoop(`normalize_${activation}`, loop, (at, locals) => [
     ...addressOf(1, at),
     ...normalised(at, { x: 0, mean: 2, scale: 3, beta: 4 }),
     ...activate(activation, locals),
@@ -151,13 +153,14 @@ function normalize(activation: NormActivation) {
 /**
  * dz = dy through the activation, Σdz and Σdz·x̂ per position:
  * gradientSums_ACTIVATION(dy, x, mean, inverseDeviation, scale, beta, dz,
- * sumBeta, sumGamma, …).
+ * sumBeta, sumGamma, y, …), y the sigmoid's output (unread by the others).
  */
 function gradientSums(activation: NormActivation) {
-  const [dy, x, mean, inverse, scale, beta, dz, sumBeta, sumGamma] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [dy, x, mean, inverse, scale, beta, dz, sumBeta, sumGamma, y] = [...Array(10).keys()];
   const name = `gradientSums_${activation}`;
-  return rowLoop(name, 9, [dy, x, dz], (at, locals) => [
-    ...activationGradient(activation, at, { dy, x, mean, scale, beta }, locals),
+  const advancing = activation === "sigmoid" ? [dy, x, dz, y] : [dy, x, dz];
+  return rowLoop(name, { pointers: 10, advancing }, (at, locals) => [
+    ...activationGradient(activation, at, { dy, x, y, mean, scale, beta }, locals),
     op.localSet(locals.v),
     ...addressOf(dz, at),
     op.localGet(locals.v),
@@ -177,7 +180,7 @@ function gradientSums(activation: NormActivation) {
  * dx = scale·(dz − mean(dβ) − x̂·mean(dγ)), in place over dz:
  * gradientRows(dz, x, mean, inverseDeviation, scale, meanBeta, meanGamma, …).
  */
-const gradientRows = rowLoop("gradientRows", 7, [0, 1], (at) => [
+const gradientRows = rowLoop("gradientRows", { pointers: 7, advancing: [0, 1] }, (at) => [
   ...addressOf(0, at),
   ...load(0, at),
   ...load(5, at),
@@ -326,19 +329,28 @@ export class SimdBatchNorm {
     work.release();
   }
 
-  /** dx, dγ and dβ for dy at the output of {@link normalize} (see `normalizeGradients`). */
+  /**
+   * dx, dγ and dβ for dy at the output `y` of {@link normalize} (see
+   * `normalizeGradients`; `y` only for the sigmoid).
+   */
   gradients(
-    tensors: Record<
-      "dy" | "x" | "mean" | "inverseDeviation" | "gamma" | "beta" | "dx" | "dGamma" | "dBeta",
-      tf.TensorInfo
-    >,
+    tensors:
+      & Record<
+        "dy" | "x" | "mean" | "inverseDeviation" | "gamma" | "beta" | "dx" | "dGamma" | "dBeta",
+        tf.TensorInfo
+      >
+      & { y?: tf.TensorInfo },
   ): void {
-    const { dy, x, mean, inverseDeviation, gamma, beta, dx, dGamma, dBeta } = tensors;
+    const { dy, x, y, mean, inverseDeviation, gamma, beta, dx, dGamma, dBeta } = tensors;
+    if (this.activation === "sigmoid" && y === undefined) {
+      throw new Error("the sigmoid's gradient needs its output");
+    }
     const work = new WasmWorkspace(this.backend);
     const periodic = work.planes(8, [this.layout.period]);
-    const [dyv, xv, mv, iv, gv, bv, dxv, dgv, dbv, ...planes] = work.views([
+    const [dyv, xv, yv, mv, iv, gv, bv, dxv, dgv, dbv, ...planes] = work.views([
       dy,
       x,
+      y ?? dy, // Read by the sigmoid's kernel only.
       mean,
       inverseDeviation,
       gamma,
@@ -354,7 +366,8 @@ export class SimdBatchNorm {
     repeatInto(scaleRow, Float32Array.from(gv, (g, c) => g * iv[c]));
     repeatInto(betaRow, bv);
     const rows = { mean: meanRow, inverse: inverseRow, scale: scaleRow, beta: betaRow };
-    const [betaTotals, gammaTotals] = this.gradientSums({ dy: dyv, x: xv, dz: dxv }, rows, planes);
+    const maps = { dy: dyv, x: xv, y: yv, dz: dxv };
+    const [betaTotals, gammaTotals] = this.gradientSums(maps, rows, planes);
     this.gradientRows({ dz: dxv, x: xv }, rows, { betaTotals, gammaTotals, planes });
     dgv.set(gammaTotals);
     dbv.set(betaTotals);
@@ -363,7 +376,7 @@ export class SimdBatchNorm {
 
   /** dz into `maps.dz` and the per-channel totals of dz and dz·x̂, blocks of rows at a time. */
   private gradientSums(
-    maps: Record<"dy" | "x" | "dz", Float32Array>,
+    maps: Record<"dy" | "x" | "y" | "dz", Float32Array>,
     rows: Record<"mean" | "inverse" | "scale" | "beta", Float32Array>,
     planes: Float32Array[],
   ): Float64Array[] {
@@ -381,6 +394,7 @@ export class SimdBatchNorm {
         maps.dz.byteOffset + at,
         sumBeta.byteOffset,
         sumGamma.byteOffset,
+        maps.y.byteOffset + at,
         rowBytes,
         count,
       );

@@ -56,7 +56,12 @@ export const op = {
   f32x4Sub: [0xfd, 0xe5, 0x01],
   f32x4Mul: [0xfd, 0xe6, 0x01],
   f32x4Div: [0xfd, 0xe7, 0x01],
-  f32x4Max: [0xfd, 0xe9, 0x01],
+  /**
+   * b where a < b, else a, for a (below) and b (on top): one maxps on x86,
+   * where f32x4.max's rules for NaN and −0 take V8 eight instructions. A
+   * NaN in a stays; ReLU as pmax(z, 0) keeps −0 where max would give +0.
+   */
+  f32x4Pmax: [0xfd, 0xeb, 0x01],
   f32x4Eq: [0xfd, 0x41],
   f32x4Lt: [0xfd, 0x43],
   f32x4Gt: [0xfd, 0x44],
@@ -64,6 +69,7 @@ export const op = {
   i32x4Shl: [0xfd, 0xab, 0x01],
   i32x4Sub: [0xfd, 0xb1, 0x01],
   v128And: [0xfd, 0x4e],
+  v128Or: [0xfd, 0x50],
   /** a & ~b, for the vectors a (below) and b (on top). */
   v128AndNot: [0xfd, 0x4f],
   /** (a & c) | (b & ~c), for the vectors a, b and c (on top). */

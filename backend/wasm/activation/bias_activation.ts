@@ -41,7 +41,7 @@ function setup(activation: FusedActivation): Instruction[] {
 
 /** The activation of the vector on the stack, in its place. */
 function activate(activation: FusedActivation): Instruction[] {
-  if (activation === "relu") return [op.localGet(ZERO), op.f32x4Max];
+  if (activation === "relu") return [op.localGet(ZERO), op.f32x4Pmax];
   return activation === "sigmoid" ? sigmoid(SIGMOID) : [];
 }
 

@@ -213,7 +213,7 @@ function planesToImage(
         ...combination(matrix[t], value, weight),
         op.localGet(bias),
         op.f32x4Add,
-        ...(cut.relu ? [op.localGet(zero), op.f32x4Max] : []),
+        ...(cut.relu ? [op.localGet(zero), op.f32x4Pmax] : []),
         op.v128StoreOffset(i * image.rowBytes + t * image.pixelBytes),
       );
     }
