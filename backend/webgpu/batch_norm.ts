@@ -12,8 +12,9 @@ import type * as tf from "@tensorflow/tfjs";
 import type { NormActivation } from "../batch_norm/passes.ts";
 import { ElementwiseProgram, type WebGPUProgram, type WebGPURunner } from "./program.ts";
 
-/** Channels and row lanes of a summing workgroup, and rows per workgroup. */
+/** Channels of a summing workgroup, and its lanes of rows. */
 const LANES = 16;
+/** Rows a summing workgroup adds up. */
 const GROUP_ROWS = 1024;
 
 /** How a tensor's elements are [rows, channels]. */
@@ -88,9 +89,12 @@ const MOMENTS: Sums = {
 function gradientSums(activation: NormActivation): Sums {
   return {
     name: `gradient_${activation}`,
-    terms: `${PRE_ACTIVATION} let dz = ${
-      DZ[activation]
-    }; first += dz * ${NORMALISED}; second += dz;`,
+    terms: [
+      PRE_ACTIVATION,
+      `let dz = ${DZ[activation]};`,
+      `first += dz * ${NORMALISED};`,
+      "second += dz;",
+    ].join(" "),
     finish: [{ code: "setOutputAtIndex(c, first);" }, { code: "setOutputAtIndex(c, second);" }],
   };
 }
