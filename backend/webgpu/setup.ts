@@ -2,9 +2,9 @@ import * as tf from "@tensorflow/tfjs";
 import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { InputError } from "../../errors.ts";
 import type { BackendInfo } from "../backend_info.ts";
-import { registerConvFilterGradient } from "./conv_filter_gradient.ts";
-import { registerWebGPUConvolution } from "./convolution.ts";
-import { registerWebGPUInputGradient } from "./input_gradient.ts";
+import { registerConvFilterGradient } from "./convolution/conv_filter_gradient.ts";
+import { registerWebGPUConvolution } from "./convolution/convolution.ts";
+import { registerWebGPUInputGradient } from "./convolution/input_gradient.ts";
 import { registerWebGPUMatMul } from "./matmul.ts";
 import { avoidBrokenSplitK } from "./matmul_split_k_fix.ts";
 

@@ -20,7 +20,7 @@ import { readCacheFile, toolCacheDir, writeCacheFile } from "../../../cache_dir.
 import type { BackendInfo } from "../../backend_info.ts";
 import type { ModelName } from "../../../model/registry.ts";
 import { networkConvolutions } from "../../../model/workload.ts";
-import { filterGradientProduct } from "../conv_filter_gradient.ts";
+import { filterGradientProduct } from "../convolution/conv_filter_gradient.ts";
 import { convGeometry } from "../products/operands.ts";
 import type { ProductSpec } from "../products/generator.ts";
 import { productSplit } from "../products/run.ts";

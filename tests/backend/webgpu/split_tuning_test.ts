@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { assert, assertEquals, relativeError } from "../../support/assert.ts";
 import { setupBackend } from "../../../backend/setup.ts";
-import { filterGradientProduct } from "../../../backend/webgpu/conv_filter_gradient.ts";
+import { filterGradientProduct } from "../../../backend/webgpu/convolution/conv_filter_gradient.ts";
 import { convGeometry } from "../../../backend/webgpu/products/operands.ts";
 import { productSplit } from "../../../backend/webgpu/products/run.ts";
 import {

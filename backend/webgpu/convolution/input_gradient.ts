@@ -9,15 +9,15 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { convGradientInfo } from "../conv_info.ts";
+import { convGradientInfo } from "../../conv_info.ts";
 import {
   inputGradientByConvolution,
   inputGradientPads,
   turnFilterByKernels,
-} from "../conv_input_gradient.ts";
-import { KernelWorkspace } from "../kernel_workspace.ts";
-import { once, overrideKernel } from "../kernel_override.ts";
-import { webgpuKernelOptions } from "./tuning/kernel_options.ts";
+} from "../../conv_input_gradient.ts";
+import { KernelWorkspace } from "../../kernel_workspace.ts";
+import { once, overrideKernel } from "../../kernel_override.ts";
+import { webgpuKernelOptions } from "../tuning/kernel_options.ts";
 import { stridedInputGradient } from "./strided_input_gradient.ts";
 
 /**

@@ -1,4 +1,4 @@
-import type { WebGPUProgram } from "./program.ts";
+import type { WebGPUProgram } from "../program.ts";
 
 /** Output tile of one workgroup (rows = filter taps × input channels, columns = output channels). */
 export const TILED_TILE = 64;

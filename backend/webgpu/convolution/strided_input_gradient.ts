@@ -8,8 +8,8 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { KernelWorkspace } from "../kernel_workspace.ts";
-import { ElementwiseProgram, type WebGPURunner } from "./program.ts";
+import { KernelWorkspace } from "../../kernel_workspace.ts";
+import { ElementwiseProgram, type WebGPURunner } from "../program.ts";
 
 /** dx from the patches' gradients [pixels of dy, taps]: per input element, the entries that read it. */
 class PatchSumProgram extends ElementwiseProgram {

@@ -8,24 +8,24 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { once, overrideKernel } from "../kernel_override.ts";
-import { webgpuKernelOptions } from "./tuning/kernel_options.ts";
+import { once, overrideKernel } from "../../kernel_override.ts";
+import { webgpuKernelOptions } from "../tuning/kernel_options.ts";
 import {
   type ConvGeometry,
   convGeometry,
   denseOperand,
   im2colByOutputPixel,
-} from "./products/operands.ts";
-import { runProduct } from "./products/run.ts";
+} from "../products/operands.ts";
+import { runProduct } from "../products/run.ts";
 import {
   groupFilter,
   groupInput,
   type WidthGrouping,
   widthGrouping,
-} from "./products/width_groups.ts";
-import { KernelWorkspace } from "../kernel_workspace.ts";
-import { storedAsFloat32, type WebGPURunner } from "./program.ts";
-import type { ProductSpec } from "./products/generator.ts";
+} from "../products/width_groups.ts";
+import { KernelWorkspace } from "../../kernel_workspace.ts";
+import { storedAsFloat32, type WebGPURunner } from "../program.ts";
+import type { ProductSpec } from "../products/generator.ts";
 
 /** The convolution as a product: rows (b, oh, ow), columns co, reduction (kh, kw, ci). */
 function convolutionSpec(

@@ -7,26 +7,26 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { convGradientInfo } from "../conv_info.ts";
-import { once, overrideKernel } from "../kernel_override.ts";
-import { webgpuKernelOptions } from "./tuning/kernel_options.ts";
+import { convGradientInfo } from "../../conv_info.ts";
+import { once, overrideKernel } from "../../kernel_override.ts";
+import { webgpuKernelOptions } from "../tuning/kernel_options.ts";
 import {
   type ConvGeometry,
   convGeometry,
   denseOperand,
   im2colByFilterElement,
-} from "./products/operands.ts";
-import { reductionSplit } from "./products/generator.ts";
-import { runProduct, SumSplitsProgram } from "./products/run.ts";
+} from "../products/operands.ts";
+import { reductionSplit } from "../products/generator.ts";
+import { runProduct, SumSplitsProgram } from "../products/run.ts";
 import {
   groupInput,
   ungroupFilterGradient,
   type WidthGrouping,
   widthGrouping,
-} from "./products/width_groups.ts";
-import { KernelWorkspace } from "../kernel_workspace.ts";
+} from "../products/width_groups.ts";
+import { KernelWorkspace } from "../../kernel_workspace.ts";
 import { FilterGradientTiledProgram, TILED_DEPTH, tiledUniforms } from "./filter_gradient_tiled.ts";
-import { storedAsFloat32, type WebGPURunner } from "./program.ts";
+import { storedAsFloat32, type WebGPURunner } from "../program.ts";
 
 /** The filter gradient as a product: rows (kh, kw, ci), columns co, reduction (b, oh, ow). */
 function filterGradientSpec(g: ConvGeometry) {
