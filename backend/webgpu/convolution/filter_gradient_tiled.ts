@@ -70,15 +70,42 @@ export class FilterGradientTiledProgram implements WebGPUProgram {
   }
 
   getUserCode(): string {
-    const threads = this.workgroupSize[0] * this.workgroupSize[1];
-    const loads = (TILED_TILE * TILED_DEPTH) / threads;
-    const kStride = threads / TILED_TILE;
     const vectors = TILED_TILE / 4;
     return `
       var<workgroup> tileA : array<array<vec4<f32>, ${vectors}>, ${TILED_DEPTH}>;
       var<workgroup> tileB : array<array<vec4<f32>, ${vectors}>, ${TILED_DEPTH}>;
 
       fn main() {
+        ${this.positions()}
+        var acc : array<vec4<f32>, ${THREAD_BLOCK}>;
+        let slices = (kEnd - kStart + ${TILED_DEPTH - 1}) / ${TILED_DEPTH};
+        for (var slice = 0; slice < slices; slice++) {
+          ${this.sliceLoads()}
+          workgroupBarrier();
+          for (var kk = 0; kk < ${TILED_DEPTH}; kk++) {
+            let a = tileA[kk][ty];
+            let bRow = tileB[kk][tx];
+            for (var i = 0; i < ${THREAD_BLOCK}; i++) {
+              acc[i] = fma(vec4<f32>(a[i]), bRow, acc[i]);
+            }
+          }
+          workgroupBarrier();
+        }
+        ${this.writeResult()}
+      }
+    `;
+  }
+
+  /** Threads per workgroup, and the loads each makes per slice of each operand. */
+  private get loadPlan(): { threads: number; loads: number; kStride: number } {
+    const threads = this.workgroupSize[0] * this.workgroupSize[1];
+    return { threads, loads: (TILED_TILE * TILED_DEPTH) / threads, kStride: threads / TILED_TILE };
+  }
+
+  /** WGSL: the thread's tile positions and its first terms' (b, oh, ow). */
+  private positions(): string {
+    const { loads, kStride } = this.loadPlan;
+    return `
         let tx = i32(localId.x);
         let ty = i32(localId.y);
         let flat = ty * ${this.workgroupSize[0]} + tx;
@@ -107,11 +134,13 @@ export class FilterGradientTiledProgram implements WebGPUProgram {
           let rest = k[i] / uniforms.outWidth;
           oh[i] = rest % uniforms.outHeight;
           b[i] = rest / uniforms.outHeight;
-        }
+        }`;
+  }
 
-        var acc : array<vec4<f32>, ${THREAD_BLOCK}>;
-        let slices = (kEnd - kStart + ${TILED_DEPTH - 1}) / ${TILED_DEPTH};
-        for (var slice = 0; slice < slices; slice++) {
+  /** WGSL: one slice of both operands into the tiles, the terms' positions advanced. */
+  private sliceLoads(): string {
+    const { loads, kStride } = this.loadPlan;
+    return `
           for (var i = 0; i < ${loads}; i++) {
             var valueA = 0.0;
             var valueB = 0.0;
@@ -138,17 +167,12 @@ export class FilterGradientTiledProgram implements WebGPUProgram {
               oh[i] -= uniforms.outHeight;
               b[i] += 1;
             }
-          }
-          workgroupBarrier();
-          for (var kk = 0; kk < ${TILED_DEPTH}; kk++) {
-            let a = tileA[kk][ty];
-            let bRow = tileB[kk][tx];
-            for (var i = 0; i < ${THREAD_BLOCK}; i++) {
-              acc[i] = fma(vec4<f32>(a[i]), bRow, acc[i]);
-            }
-          }
-          workgroupBarrier();
-        }
+          }`;
+  }
+
+  /** WGSL: the thread's block of sums into its split's copy of dW. */
+  private writeResult(): string {
+    return `
         for (var i = 0; i < ${THREAD_BLOCK}; i++) {
           let row = rowBase + ty * ${THREAD_BLOCK} + i;
           for (var j = 0; j < ${THREAD_BLOCK}; j++) {
@@ -158,8 +182,6 @@ export class FilterGradientTiledProgram implements WebGPUProgram {
                 acc[i][j];
             }
           }
-        }
-      }
-    `;
+        }`;
   }
 }
