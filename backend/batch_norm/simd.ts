@@ -31,9 +31,14 @@ import { WasmWorkspace } from "../wasm/workspace.ts";
 /** Rows summed in float32 before their sums join the float64 totals. */
 const BLOCK_ROWS = 64;
 
-/** The vector locals a loop's body may use: the value it carries and the sigmoid's first. */
+/**
+ * The vector locals a loop's body may use: the value it carries, zero
+ * (a local never set, as wasm starts every local at zero) and the
+ * sigmoid's first.
+ */
 interface VectorLocals {
   v: number;
+  zero: number;
   sigmoid: number;
 }
 
@@ -49,17 +54,17 @@ function rowLoop(
   body: (at: number, locals: VectorLocals) => Instruction[],
 ) {
   const { pointers, advancing } = loop;
-  const [rowBytes, rows, at, v] = [pointers, pointers + 1, pointers + 2, pointers + 3];
+  const [rowBytes, rows, at, v, zero] = [...Array(5).keys()].map((i) => pointers + i);
   return {
     name,
     params: Array(pointers + 2).fill(I32),
-    locals: [I32, V128, ...Array(loop.sigmoid ? SIGMOID_LOCALS : 0).fill(V128)],
+    locals: [I32, V128, V128, ...Array(loop.sigmoid ? SIGMOID_LOCALS : 0).fill(V128)],
     code: [
-      ...(loop.sigmoid ? sigmoidSetup(v + 1) : []),
+      ...(loop.sigmoid ? sigmoidSetup(zero + 1) : []),
       ...countedLoop({
         count: rows,
         body: [
-          ...vectorLoop({ at, bytes: rowBytes, body: body(at, { v, sigmoid: v + 1 }) }),
+          ...vectorLoop({ at, bytes: rowBytes, body: body(at, { v, zero, sigmoid: zero + 1 }) }),
           op.i32Const(0),
           op.localSet(at),
           ...advancing.flatMap((p) => advance(p, op.localGet(rowBytes))),
@@ -101,7 +106,7 @@ const ACTIVATIONS: NormActivation[] = ["linear", "relu", "sigmoid"];
 
 /** The activation of the vector on the stack, in its place. */
 function activate(activation: NormActivation, locals: VectorLocals): Instruction[] {
-  if (activation === "relu") return [op.f32Const(0), op.f32x4Splat, op.f32x4Pmax];
+  if (activation === "relu") return [op.localGet(locals.zero), op.f32x4Pmax];
   return activation === "sigmoid" ? sigmoid(locals.sigmoid) : [];
 }
 
@@ -118,8 +123,8 @@ function activationGradient(
 ): Instruction[] {
   if (activation === "linear") return load(p.dy, at);
   if (activation === "relu") {
-    const zero = [op.f32Const(0), op.f32x4Splat];
-    return [...normalised(at, p), ...zero, op.f32x4Gt, ...load(p.dy, at), op.v128And];
+    const zero = op.localGet(locals.zero);
+    return [...normalised(at, p), zero, op.f32x4Gt, ...load(p.dy, at), op.v128And];
   }
   const { v } = locals;
   return [
@@ -347,10 +352,9 @@ export class SimdBatchNorm {
     }
     const work = new WasmWorkspace(this.backend);
     const periodic = work.planes(8, [this.layout.period]);
-    const [dyv, xv, yv, mv, iv, gv, bv, dxv, dgv, dbv, ...planes] = work.views([
+    const [dyv, xv, mv, iv, gv, bv, dxv, dgv, dbv, ...planes] = work.views([
       dy,
       x,
-      y ?? dy, // Read by the sigmoid's kernel only.
       mean,
       inverseDeviation,
       gamma,
@@ -366,7 +370,7 @@ export class SimdBatchNorm {
     repeatInto(scaleRow, Float32Array.from(gv, (g, c) => g * iv[c]));
     repeatInto(betaRow, bv);
     const rows = { mean: meanRow, inverse: inverseRow, scale: scaleRow, beta: betaRow };
-    const maps = { dy: dyv, x: xv, y: yv, dz: dxv };
+    const maps = { dy: dyv, x: xv, y: y && work.views([y])[0], dz: dxv };
     const [betaTotals, gammaTotals] = this.gradientSums(maps, rows, planes);
     this.gradientRows({ dz: dxv, x: xv }, rows, { betaTotals, gammaTotals, planes });
     dgv.set(gammaTotals);
@@ -376,7 +380,7 @@ export class SimdBatchNorm {
 
   /** dz into `maps.dz` and the per-channel totals of dz and dz·x̂, blocks of rows at a time. */
   private gradientSums(
-    maps: Record<"dy" | "x" | "y" | "dz", Float32Array>,
+    maps: Record<"dy" | "x" | "dz", Float32Array> & { y?: Float32Array },
     rows: Record<"mean" | "inverse" | "scale" | "beta", Float32Array>,
     planes: Float32Array[],
   ): Float64Array[] {
@@ -394,7 +398,7 @@ export class SimdBatchNorm {
         maps.dz.byteOffset + at,
         sumBeta.byteOffset,
         sumGamma.byteOffset,
-        maps.y.byteOffset + at,
+        maps.y ? maps.y.byteOffset + at : 0, // Read by the sigmoid's kernel only.
         rowBytes,
         count,
       );
