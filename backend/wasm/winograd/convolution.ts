@@ -46,19 +46,40 @@ const FILTER_FLOATS_PER_TILE = 4096;
 /**
  * The algorithms: F(4×4, 3×3) (AlexNet's conv3–conv5) and F(4×4, 5×5)
  * (conv2), 36 and 64 multiplications per 16 outputs and channel pair
- * instead of 144 and 400. The 8×8 tiles of F(4×4, 5×5) take points ±1/2
+ * instead of 144 and 400, and F(3×3, 3×3) (25 per 9) for the maps it
+ * covers with fewer multiplications than F(4×4, 3×3): 6×6 and 3×3 maps
+ * (ResNet's and GoogLeNet's last stages), where 4×4 tiles compute 64 and 16
+ * outputs for 36 and 9. The 8×8 tiles of F(4×4, 5×5) take points ±1/2
  * too; relative errors against the CPU backend stay near 1e-5. With
  * F(2×2, ·) (16 and 36 per 4 outputs), conv2–conv5 at 64 examples took
- * 35–45% longer.
+ * 35–45% longer; F(6×6, 3×3) (64 per 36) was slower than F(3×3, 3×3) on
+ * 6×6 and 3×3 maps, its 8×8 tiles' transforms costlier, and no faster than
+ * F(4×4, 3×3) on 12×12 ones.
  */
 const SCHEMES = [
   toomCookScheme(4, 3, [0, 1, -1, 2, -2]),
+  toomCookScheme(3, 3, [0, 1, -1, 2]),
   toomCookScheme(4, 5, [0, 1, -1, 2, -2, 0.5, -0.5]),
 ];
 
+/** Multiplications per channel pair of `scheme` on a `height × width` map: its tiles times α². */
+function multiplications(scheme: WinogradScheme, height: number, width: number): number {
+  return tileGrid(1, height, width, scheme.outputSize).tiles * scheme.tileSize ** 2;
+}
+
+/** The scheme for an r×r filter on a `height × width` map: the fewest multiplications, the first on a tie. */
+function cheapestScheme(size: number, height: number, width: number): WinogradScheme | undefined {
+  const cost = (scheme: WinogradScheme) => multiplications(scheme, height, width);
+  return SCHEMES.filter((s) => s.filterSize === size)
+    .reduce<WinogradScheme | undefined>(
+      (best, scheme) => best === undefined || cost(scheme) < cost(best) ? scheme : best,
+      undefined,
+    );
+}
+
 /**
  * The Winograd algorithm that computes the convolution of `x` with `filter`,
- * if any: a 3×3 or 5×5 filter (AlexNet's conv2–conv5), stride 1, no
+ * if any (see {@link SCHEMES}): a 3×3 or 5×5 filter, stride 1, no
  * dilation, "same" padding on every side, NHWC, channels in and out that
  * repay the transforms.
  */
@@ -83,7 +104,7 @@ export function winogradScheme(
     pad,
     dimRoundingMode,
   );
-  const scheme = SCHEMES.find((s) => s.filterSize === info.filterHeight);
+  const scheme = cheapestScheme(info.filterHeight, info.inHeight, info.inWidth);
   const border = (info.filterHeight - 1) / 2;
   const { top, bottom, left, right } = info.padInfo;
   const fits = scheme !== undefined && info.filterWidth === info.filterHeight &&

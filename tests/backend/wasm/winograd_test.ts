@@ -48,9 +48,29 @@ Deno.test("Winograd takes AlexNet's 3×3 and 5×5 convolutions, VGG's narrow one
   }
 });
 
+Deno.test("3×3 filters take F(3×3) on the maps it covers with fewer multiplications, else F(4×4)", () => {
+  const tileSides: [number, number, number][] = [
+    [3, 3, 3], // ResNet's and GoogLeNet's last stages: 25 against 36 multiplications.
+    [6, 6, 3], // 4 tiles of 25 against 4 of 36.
+    [5, 5, 3],
+    [9, 10, 3], // 3 × 4 tiles of 25 (300) against 3 × 3 of 36 (324).
+    [7, 5, 4], // 3 × 2 of 25 (150) against 2 × 2 of 36 (144).
+    [12, 12, 4],
+    [14, 14, 4], // VGG's last block at 224.
+    [24, 24, 4],
+    [112, 112, 4],
+  ];
+  for (const [height, width, outputSize] of tileSides) {
+    const scheme = winogradScheme([2, height, width, 64], [3, 3, 64, 64], SAME);
+    assert(scheme?.outputSize === outputSize, `${height}×${width}: F(${scheme?.outputSize})`);
+  }
+  assert(winogradScheme([2, 6, 6, 64], [5, 5, 64, 64], SAME)?.outputSize === 4);
+});
+
 Deno.test("Toom–Cook matrices compute the 1-D correlation exactly: Aᵀ [(G g) ⊙ (Bᵀ d)]", () => {
   const cases: [number, number, number[]][] = [
     [2, 3, [0, 1, -1]],
+    [3, 3, [0, 1, -1, 2]],
     [4, 3, [0, 1, -1, 2, -2]],
     [2, 5, [0, 1, -1, 2, -2]],
     [4, 5, [0, 1, -1, 2, -2, 0.5, -0.5]],
@@ -70,9 +90,10 @@ Deno.test("Toom–Cook matrices compute the 1-D correlation exactly: Aᵀ [(G g)
 });
 
 /**
- * Both schemes, F(4×4, 3×3) and F(4×4, 5×5), on sides their tiles divide
- * and sides they do not (partial tiles) and a single pixel, AlexNet's conv4
- * on 5×5 images and its conv2 on 13×13.
+ * The three schemes, F(4×4, 3×3), F(3×3, 3×3) and F(4×4, 5×5), on sides
+ * their tiles divide and sides they do not (partial tiles) and a single
+ * pixel (F(3×3)), AlexNet's conv4 on 5×5 images (F(3×3)) and its conv2 on
+ * 13×13.
  */
 const CONVS: [number[], number[]][] = [
   [[2, 12, 12, 64], [3, 3, 64, 48]],
@@ -140,10 +161,14 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     await setupBackend("wasm");
-    for (const filterShape of [[3, 3, 32, 40], [5, 5, 32, 40]]) {
-      const x = uniform([5, 6, 7, 32]);
+    const cases = [[[5, 6, 7, 32], [3, 3, 32, 40]], [[5, 6, 6, 32], [3, 3, 32, 40]], [
+      [5, 6, 7, 32],
+      [5, 5, 32, 40],
+    ]];
+    for (const [xShape, filterShape] of cases) {
+      const x = uniform(xShape);
       const filter = uniform(filterShape);
-      const dy = uniform([5, 6, 7, 40]);
+      const dy = uniform([...xShape.slice(0, 3), 40]);
       const scheme = winogradScheme(x.shape, filterShape, SAME)!;
       const backend = tf.backend();
       const run = (chunk: number) =>
