@@ -70,11 +70,7 @@ function multiplications(scheme: WinogradScheme, height: number, width: number):
 /** The scheme for an r×r filter on a `height × width` map: the fewest multiplications, the first on a tie. */
 function cheapestScheme(size: number, height: number, width: number): WinogradScheme | undefined {
   const cost = (scheme: WinogradScheme) => multiplications(scheme, height, width);
-  return SCHEMES.filter((s) => s.filterSize === size)
-    .reduce<WinogradScheme | undefined>(
-      (best, scheme) => best === undefined || cost(scheme) < cost(best) ? scheme : best,
-      undefined,
-    );
+  return SCHEMES.filter((s) => s.filterSize === size).sort((a, b) => cost(a) - cost(b))[0];
 }
 
 /**
